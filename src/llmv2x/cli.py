@@ -1,0 +1,251 @@
+"""Command line of llmv2x (SPEC section 5): argument parsing and error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from llmv2x.errors import LlmV2xError
+
+EXIT_USER_ERROR = 2
+
+
+def _write_atomic(path: str | Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise LlmV2xError(f"{path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    from llmv2x.instances.generate import scenario_fields
+
+    p = sub.add_parser("generate", help="write an instance of the SPEC section 2 scenario")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default=None, help="instance name (default paper-seed{seed})")
+    for name, typ, default in scenario_fields():
+        p.add_argument(_flag(name), dest=name, type=typ, default=default, help=f"default {default}")
+    p.add_argument("-o", "--output", required=True, help="instance JSON file to write")
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from llmv2x.instances.generate import generate_instance, scenario_fields
+
+    overrides = {name: getattr(args, name) for name, _, _ in scenario_fields()}
+    try:
+        inst = generate_instance(seed=args.seed, name=args.name, **overrides)
+    except ValueError as exc:
+        raise LlmV2xError(f"generate: {exc}") from None
+    _write_atomic(args.output, inst.to_json() + "\n")
+    print(f"wrote {args.output}: {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from llmv2x.instances import load_instance
+
+    inst = load_instance(args.file)
+    counts = [len(v) for v in inst.members]
+    print(
+        f"{inst.name}: valid, {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs "
+        f"(vehicles per RSU: {counts})"
+    )
+    return 0
+
+
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--omega-t", type=float, default=0.5, help="weight of time, in [0, 1]")
+    p.add_argument("--objective", default="paper", help="paper (eq. 10) or latency")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds per backend call")
+    p.add_argument("--qp-backend", default="highs")
+    p.add_argument("--nlp-backend", default="cyipopt")
+    p.add_argument("--minlp-backend", default="scip")
+    p.add_argument("--formulation", default=None, help="minlp: plain or strong")
+    p.add_argument("--seed", type=int, default=None, help="seed of randomised methods")
+    p.add_argument("--verbose", action="store_true", help="show backend logs")
+
+
+def _settings(args: argparse.Namespace):
+    from llmv2x.settings import SolveSettings
+
+    options = {}
+    if getattr(args, "formulation", None):
+        options["formulation"] = args.formulation
+    return SolveSettings(
+        omega_t=args.omega_t,
+        objective=args.objective,
+        time_limit=args.time_limit,
+        qp_backend=args.qp_backend,
+        nlp_backend=args.nlp_backend,
+        minlp_backend=args.minlp_backend,
+        seed=args.seed,
+        verbose=args.verbose,
+        options=options,
+    )
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from llmv2x.api import solve
+    from llmv2x.instances import load_instance
+
+    settings = _settings(args)
+    inst = load_instance(args.file)
+    if args.output and not Path(args.output).parent.exists():
+        raise LlmV2xError(f"-o: folder {Path(args.output).parent} does not exist")
+    res = solve(inst, method=args.method, settings=settings)
+    if args.output:
+        _write_atomic(args.output, res.to_json() + "\n")
+    print(summary(inst, res))
+    return 0 if res.ok else 1
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from llmv2x.instances import load_instance
+    from llmv2x.models.evaluator import evaluate
+    from llmv2x.results import Result
+    from llmv2x.settings import SolveSettings
+
+    inst = load_instance(args.file)
+    res = Result.load(args.result)
+    if res.allocation is None:
+        print(
+            json.dumps({"feasible": False, "objective": None, "max_violation": None, "metrics": {}})
+        )
+        return 1
+    if len(res.allocation.alpha) != inst.n_vehicles:
+        raise LlmV2xError(
+            f"alpha: result has {len(res.allocation.alpha)} vehicles, instance {inst.n_vehicles}"
+        )
+    settings = SolveSettings(omega_t=res.omega_t, objective=res.objective_variant)
+    ev = evaluate(inst, res.allocation, settings)
+    out = {
+        "feasible": bool(ev.feasible),
+        "objective": ev.objective,
+        "max_violation": ev.max_violation,
+        "metrics": ev.metrics,
+    }
+    print(json.dumps(out))
+    recorded = res.objective
+    matches = recorded is not None and abs(recorded - ev.objective) <= 1e-9 * max(
+        1.0, abs(ev.objective)
+    )
+    return 0 if ev.feasible and matches else 1
+
+
+def summary(inst, res) -> str:
+    """A readable multi-line summary of a result."""
+    lines = [
+        f"instance {inst.name}: {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs, "
+        f"{inst.layers} layers",
+        f"method {res.method} ({res.objective_variant}, omega_t={res.omega_t:g}): "
+        f"status {res.status}, {res.iterations} iterations, {res.solve_time_s:.3f} s",
+    ]
+    if res.solvers:
+        lines.append("solvers: " + ", ".join(f"{k}={v}" for k, v in res.solvers.items()))
+    if res.message:
+        lines.append(f"note: {res.message}")
+    if res.allocation is None:
+        return "\n".join(lines)
+    lb = "n/a" if res.lower_bound is None else f"{res.lower_bound:.9g}"
+    lines.append(f"objective {res.objective:.9g}   proven lower bound {lb}")
+    a = res.allocation
+    lines.append(" n  rsu alpha     p_W     b_MHz  fV_GHz  fR_GHz")
+    for n in range(inst.n_vehicles if inst.n_vehicles <= 40 else 40):
+        lines.append(
+            f"{n:2d} {int(inst.association[n]):4d} {int(round(a.alpha[n])):5d} "
+            f"{a.p_w[n]:7.3f} {a.b_hz[n] / 1e6:9.4f} {a.f_vehicle_hz[n] / 1e9:7.4f} "
+            f"{a.f_rsu_hz[n] / 1e9:7.4f}"
+        )
+    if inst.n_vehicles > 40:
+        lines.append(f"... ({inst.n_vehicles - 40} more vehicles)")
+    lines.append("metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in res.metrics.items()))
+    return "\n".join(lines)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from llmv2x.api import solve
+    from llmv2x.instances import load_instance
+    from llmv2x.solvers.methods import available_methods
+
+    inst = load_instance(args.instance)
+    method = "ao" if "ao" in available_methods() else "initial"
+    res = solve(inst, method=method, omega_t=args.omega_t)
+    print(summary(inst, res))
+    return 0 if res.ok else 1
+
+
+def _cmd_solvers(args: argparse.Namespace) -> int:
+    from llmv2x.solvers.registry import availability_table
+
+    print(availability_table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``llmv2x`` command."""
+    parser = argparse.ArgumentParser(prog="llmv2x", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_inst = sub.add_parser("instance", help="generate or check instance files")
+    isub = p_inst.add_subparsers(dest="instance_command", required=True)
+    _add_generate(isub)
+    p_chk = isub.add_parser("check", help="validate an instance file")
+    p_chk.add_argument("file")
+    p_chk.set_defaults(func=_cmd_check)
+    isub.choices["generate"].set_defaults(func=_cmd_generate)
+
+    p_solve = sub.add_parser("solve", help="solve an instance and write a result")
+    p_solve.add_argument("file", help="instance file or built-in name (paper-seed0)")
+    p_solve.add_argument("--method", default="ao")
+    _settings_args(p_solve)
+    p_solve.add_argument("-o", "--output", default=None, help="result JSON file to write")
+    p_solve.set_defaults(func=_cmd_solve)
+
+    p_eval = sub.add_parser("evaluate", help="re-check a result independently of the solver")
+    p_eval.add_argument("file")
+    p_eval.add_argument("result")
+    p_eval.set_defaults(func=_cmd_evaluate)
+
+    p_demo = sub.add_parser("demo", help="solve the default instance and print a summary")
+    p_demo.add_argument("--instance", default="paper-seed0")
+    p_demo.add_argument("--omega-t", type=float, default=0.5)
+    p_demo.set_defaults(func=_cmd_demo)
+
+    p_solvers = sub.add_parser("solvers", help="which backends are available here")
+    p_solvers.set_defaults(func=_cmd_solvers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run a command; a user's mistake becomes one line on stderr and exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LlmV2xError as exc:
+        print(f"llmv2x: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("llmv2x: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""The immutable, validated instance of SPEC section 3 (format ``llmv2x-instance/1``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from llmv2x.errors import InstanceError
+from llmv2x.models import physics
+from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
+
+FORMAT = "llmv2x-instance/1"
+
+TOP_FIELDS = (
+    "format",
+    "name",
+    "seed",
+    "area_m",
+    "llm",
+    "noise_psd_w_per_hz",
+    "vehicles",
+    "rsus",
+    "channel_gain",
+    "association",
+)
+LLM_FIELDS = ("layers", "hidden_size", "batch_size", "activation_bits")
+VEHICLE_FIELDS = (
+    "x_m",
+    "y_m",
+    "tokens",
+    "gpu_cores",
+    "flops_per_cycle",
+    "f_min_hz",
+    "f_max_hz",
+    "kappa",
+    "p_min_w",
+    "p_max_w",
+)
+RSU_FIELDS = ("x_m", "y_m", "gpu_cores", "flops_per_cycle", "f_max_hz", "kappa", "bandwidth_hz")
+#: Vehicle and RSU fields that must be integers (counts).
+INTEGER_FIELDS = {"tokens"}
+#: Fields that may be any finite number (coordinates); all others must be positive.
+COORDINATE_FIELDS = {"x_m", "y_m"}
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """One problem instance: N vehicles, M RSUs, the LLM and the channel (SPEC section 3).
+
+    Arrays are read-only; build one only through :meth:`from_dict`, :meth:`from_json`,
+    :meth:`load` or :func:`llmv2x.instances.generate_instance`, which all validate.
+    To change an instance, build a new dictionary with :meth:`to_dict` and validate it again.
+    """
+
+    name: str
+    seed: int | None
+    area_m: tuple[float, float]
+    layers: int
+    hidden_size: int
+    batch_size: int
+    activation_bits_per_value: int
+    noise_psd_w_per_hz: float
+    vehicle: Mapping[str, np.ndarray] = field(repr=False)
+    rsu: Mapping[str, np.ndarray] = field(repr=False)
+    channel_gain: np.ndarray = field(repr=False)
+    association: np.ndarray = field(repr=False)
+
+    # ----- sizes and derived quantities (computed once) -----
+    @property
+    def n_vehicles(self) -> int:
+        """N, the number of vehicles."""
+        return int(self.association.shape[0])
+
+    @property
+    def n_rsus(self) -> int:
+        """M, the number of RSUs."""
+        return int(self.channel_gain.shape[1])
+
+    @cached_property
+    def psi(self) -> np.ndarray:
+        """psi(d_n), forward FLOPs of one layer for each vehicle (section II-A)."""
+        return _readonly(
+            physics.flops_per_layer(
+                self.vehicle["tokens"].astype(float), float(self.hidden_size), self.batch_size
+            )
+        )
+
+    @cached_property
+    def bits(self) -> np.ndarray:
+        """S_n, activation bits each vehicle sends (SPEC section 1)."""
+        return _readonly(
+            physics.activation_bits(
+                self.vehicle["tokens"].astype(float),
+                float(self.hidden_size),
+                self.batch_size,
+                self.activation_bits_per_value,
+            )
+        )
+
+    @cached_property
+    def gain(self) -> np.ndarray:
+        """g_n, the channel gain from each vehicle to its own RSU."""
+        return _readonly(self.channel_gain[np.arange(self.n_vehicles), self.association])
+
+    @cached_property
+    def members(self) -> tuple[np.ndarray, ...]:
+        """For each RSU m, the indices of the vehicles it serves (possibly empty)."""
+        return tuple(_readonly(np.flatnonzero(self.association == m)) for m in range(self.n_rsus))
+
+    @cached_property
+    def served_rsus(self) -> np.ndarray:
+        """Indices of RSUs that serve at least one vehicle (those with constraints (10c), (10e))."""
+        return _readonly(np.array([m for m, v in enumerate(self.members) if len(v) > 0], int))
+
+    def rsu_of(self, key: str) -> np.ndarray:
+        """An RSU field gathered per vehicle: value at association[n] for each n."""
+        return self.rsu[key][self.association]
+
+    # ----- JSON -----
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC section 3 dictionary; ``from_dict(to_dict())`` is an exact round trip."""
+
+        def conv(key: str, v: Any) -> Any:
+            return int(v) if key in INTEGER_FIELDS or key in ("gpu_cores",) else float(v)
+
+        vehicles = [
+            {k: conv(k, self.vehicle[k][n]) for k in VEHICLE_FIELDS} for n in range(self.n_vehicles)
+        ]
+        rsus = [{k: conv(k, self.rsu[k][m]) for k in RSU_FIELDS} for m in range(self.n_rsus)]
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "seed": self.seed,
+            "area_m": [float(self.area_m[0]), float(self.area_m[1])],
+            "llm": {
+                "layers": self.layers,
+                "hidden_size": self.hidden_size,
+                "batch_size": self.batch_size,
+                "activation_bits": self.activation_bits_per_value,
+            },
+            "noise_psd_w_per_hz": float(self.noise_psd_w_per_hz),
+            "vehicles": vehicles,
+            "rsus": rsus,
+            "channel_gain": [[float(g) for g in row] for row in self.channel_gain],
+            "association": [int(a) for a in self.association],
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """SPEC section 3 JSON text."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def save(self, path: str | Path) -> None:
+        """Write the instance as JSON (whole file at once; nothing half-written on error)."""
+        text = self.to_json()
+        Path(path).write_text(text + "\n")
+
+    @classmethod
+    def from_json(cls, text: str) -> Instance:
+        """Parse and validate SPEC section 3 JSON text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InstanceError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Instance:
+        """Read and validate an instance file."""
+        p = Path(path)
+        if not p.is_file():
+            raise InstanceError(f"{path}: no such instance file")
+        return cls.from_json(p.read_text())
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Instance:
+        """Validate a SPEC section 3 dictionary and build the instance.
+
+        Raises
+        ------
+        InstanceError
+            naming the first broken rule with its field path and index.
+        """
+        return _validate(data)
+
+
+# ---------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------
+
+
+def _fields(obj: Any, expected: tuple[str, ...], where: str) -> None:
+    if not isinstance(obj, dict):
+        raise InstanceError(f"{where}: expected an object, got {type(obj).__name__}")
+    for key in obj:
+        if key not in expected:
+            raise InstanceError(f"{where + '.' if where else ''}{key}: unknown field")
+    for key in expected:
+        if key not in obj:
+            raise InstanceError(f"{where + '.' if where else ''}{key}: missing field")
+
+
+def _number(v: Any, where: str, *, positive: bool = True, integer: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InstanceError(f"{where}: expected a number, got {json.dumps(v)}")
+    if not math.isfinite(v):
+        raise InstanceError(f"{where}: {v} is not finite")
+    if integer and float(v) != int(v):
+        raise InstanceError(f"{where}: {v} is not an integer")
+    if positive and v <= 0:
+        raise InstanceError(f"{where}: {v} must be positive")
+    return float(v)
+
+
+def _list(v: Any, where: str, length: int | None = None) -> list[Any]:
+    if not isinstance(v, list):
+        raise InstanceError(f"{where}: expected a list, got {type(v).__name__}")
+    if length is not None and len(v) != length:
+        raise InstanceError(f"{where}: expected {length} entries, got {len(v)}")
+    return v
+
+
+def _validate(data: Any) -> Instance:
+    _fields(data, TOP_FIELDS, "")
+    if data["format"] != FORMAT:
+        raise InstanceError(f"format: expected {FORMAT!r}, got {data['format']!r}")
+    name = data["name"]
+    if not isinstance(name, str) or not name:
+        raise InstanceError("name: expected a non-empty string")
+    seed = data["seed"]
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InstanceError(f"seed: expected an integer or null, got {json.dumps(seed)}")
+    area = _list(data["area_m"], "area_m", 2)
+    area_m = (_number(area[0], "area_m[0]"), _number(area[1], "area_m[1]"))
+
+    _fields(data["llm"], LLM_FIELDS, "llm")
+    llm = {k: int(_number(data["llm"][k], f"llm.{k}", integer=True)) for k in LLM_FIELDS}
+    noise = _number(data["noise_psd_w_per_hz"], "noise_psd_w_per_hz")
+
+    vehicles = _list(data["vehicles"], "vehicles")
+    rsus = _list(data["rsus"], "rsus")
+    if not vehicles:
+        raise InstanceError("vehicles: at least one vehicle is needed")
+    if not rsus:
+        raise InstanceError("rsus: at least one RSU is needed")
+    n_veh, n_rsu = len(vehicles), len(rsus)
+
+    veh: dict[str, list[float]] = {k: [] for k in VEHICLE_FIELDS}
+    for n, v in enumerate(vehicles):
+        _fields(v, VEHICLE_FIELDS, f"vehicles[{n}]")
+        for k in VEHICLE_FIELDS:
+            veh[k].append(
+                _number(
+                    v[k],
+                    f"vehicles[{n}].{k}",
+                    positive=k not in COORDINATE_FIELDS,
+                    integer=k in INTEGER_FIELDS or k == "gpu_cores",
+                )
+            )
+        if v["p_min_w"] > v["p_max_w"]:
+            raise InstanceError(
+                f"vehicles[{n}].p_min_w: {v['p_min_w']} is greater than p_max_w {v['p_max_w']}"
+            )
+        if v["f_min_hz"] > v["f_max_hz"]:
+            raise InstanceError(
+                f"vehicles[{n}].f_min_hz: {v['f_min_hz']} is greater than f_max_hz {v['f_max_hz']}"
+            )
+    rsu: dict[str, list[float]] = {k: [] for k in RSU_FIELDS}
+    for m, r in enumerate(rsus):
+        _fields(r, RSU_FIELDS, f"rsus[{m}]")
+        for k in RSU_FIELDS:
+            rsu[k].append(
+                _number(
+                    r[k],
+                    f"rsus[{m}].{k}",
+                    positive=k not in COORDINATE_FIELDS,
+                    integer=k == "gpu_cores",
+                )
+            )
+
+    rows = _list(data["channel_gain"], "channel_gain", n_veh)
+    gain = np.empty((n_veh, n_rsu))
+    for n, row in enumerate(rows):
+        _list(row, f"channel_gain[{n}]", n_rsu)
+        for m, g in enumerate(row):
+            gain[n, m] = _number(g, f"channel_gain[{n}][{m}]")
+
+    assoc_list = _list(data["association"], "association", n_veh)
+    assoc = np.empty(n_veh, dtype=int)
+    for n, a in enumerate(assoc_list):
+        if isinstance(a, bool) or not isinstance(a, int):
+            raise InstanceError(f"association[{n}]: expected an RSU index, got {json.dumps(a)}")
+        if not 0 <= a < n_rsu:
+            raise InstanceError(f"association[{n}]: {a} is out of range for {n_rsu} RSUs")
+        assoc[n] = a
+
+    counts = np.bincount(assoc, minlength=n_rsu)
+    for m in range(n_rsu):
+        if counts[m] * F_RSU_FLOOR_HZ > rsu["f_max_hz"][m]:
+            raise InstanceError(
+                f"rsus[{m}].f_max_hz: {rsu['f_max_hz'][m]} cannot give {counts[m]} vehicles "
+                f"the floor of {F_RSU_FLOOR_HZ:g} Hz each"
+            )
+        if counts[m] * B_FLOOR_HZ > rsu["bandwidth_hz"][m]:
+            raise InstanceError(
+                f"rsus[{m}].bandwidth_hz: {rsu['bandwidth_hz'][m]} cannot give {counts[m]} "
+                f"vehicles the floor of {B_FLOOR_HZ:g} Hz each"
+            )
+
+    def arrays(d: dict[str, list[float]]) -> Mapping[str, np.ndarray]:
+        out = {}
+        for k, vals in d.items():
+            dtype = int if k in INTEGER_FIELDS or k == "gpu_cores" else float
+            out[k] = _readonly(np.asarray(vals, dtype=dtype))
+        return MappingProxyType(out)
+
+    return Instance(
+        name=name,
+        seed=seed,
+        area_m=area_m,
+        layers=llm["layers"],
+        hidden_size=llm["hidden_size"],
+        batch_size=llm["batch_size"],
+        activation_bits_per_value=llm["activation_bits"],
+        noise_psd_w_per_hz=noise,
+        vehicle=arrays(veh),
+        rsu=arrays(rsu),
+        channel_gain=_readonly(gain),
+        association=_readonly(assoc),
+    )

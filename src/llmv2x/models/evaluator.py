@@ -1,0 +1,218 @@
+"""The independent NumPy evaluator: objective (10) or its latency variant, metrics, feasibility.
+
+Every solution a method returns passes through :func:`evaluate` before it is reported.
+It uses only :mod:`llmv2x.models.physics`, the same formulas as the Pyomo builders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from llmv2x.instances.schema import Instance
+from llmv2x.models import physics
+from llmv2x.models.allocation import Allocation
+from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ, FEAS_TOL
+from llmv2x.settings import SolveSettings
+
+METRIC_KEYS = (
+    "compute_time_s",
+    "transmit_time_s",
+    "completion_time_s",
+    "vehicle_energy_j",
+    "transmit_energy_j",
+    "rsu_energy_j",
+    "energy_j",
+)
+
+
+@dataclass(frozen=True)
+class CostTerms:
+    """Per-vehicle cost terms of eq. (10): local compute, RSU compute, communication."""
+
+    vehicle: np.ndarray  # alpha_n (omega_t T_n + omega_e E_n)
+    rsu: np.ndarray  # (Upsilon - alpha_n)(omega_t T_nm + omega_e E_nm)
+    comm: np.ndarray  # omega_e E^com (+ omega_t T^com for latency)
+
+    @property
+    def compute(self) -> float:
+        """The compute part, sub-problem I's objective (11)."""
+        return float(np.sum(self.vehicle) + np.sum(self.rsu))
+
+    @property
+    def communication(self) -> float:
+        """The communication part, sub-problem II's objective (40)."""
+        return float(np.sum(self.comm))
+
+    @property
+    def total(self) -> float:
+        """Objective (10), or the latency variant."""
+        return self.compute + self.communication
+
+
+def rates(instance: Instance, p_w: np.ndarray, b_hz: np.ndarray) -> np.ndarray:
+    """Uplink rate of every vehicle to its RSU, eq. (3), bit/s."""
+    return physics.uplink_rate(
+        np.asarray(b_hz, float), np.asarray(p_w, float), instance.gain, instance.noise_psd_w_per_hz
+    )
+
+
+def vehicle_layer_cost(instance: Instance, omega_t: float, f_hz: np.ndarray) -> np.ndarray:
+    """omega_t T_n^cmp + omega_e E_n^cmp for each vehicle, eqs. (1)-(2)."""
+    v = instance.vehicle
+    return physics.layer_cost(
+        omega_t, instance.psi, f_hz, v["kappa"], v["gpu_cores"], v["flops_per_cycle"]
+    )
+
+
+def rsu_layer_cost(instance: Instance, omega_t: float, f_hz: np.ndarray) -> np.ndarray:
+    """omega_t T_nm^cmp + omega_e E_nm^cmp for each vehicle at its RSU, eqs. (7)-(8)."""
+    return physics.layer_cost(
+        omega_t,
+        instance.psi,
+        f_hz,
+        instance.rsu_of("kappa"),
+        instance.rsu_of("gpu_cores"),
+        instance.rsu_of("flops_per_cycle"),
+    )
+
+
+def comm_cost(
+    instance: Instance, omega_t: float, latency: bool, p_w: np.ndarray, b_hz: np.ndarray
+) -> np.ndarray:
+    """Communication cost of every vehicle (eq. (5)'s omega_e E^com, + omega_t T^com if latency)."""
+    return physics.transmit_cost(
+        omega_t, np.asarray(p_w, float), instance.bits, rates(instance, p_w, b_hz), latency
+    )
+
+
+def cost_terms(instance: Instance, alloc: Allocation, settings: SolveSettings) -> CostTerms:
+    """The terms of objective (10) (eqs. (5) and (9)) at ``alloc``."""
+    w = settings.omega_t
+    a = alloc.alpha
+    return CostTerms(
+        vehicle=a * vehicle_layer_cost(instance, w, alloc.f_vehicle_hz),
+        rsu=(instance.layers - a) * rsu_layer_cost(instance, w, alloc.f_rsu_hz),
+        comm=comm_cost(instance, w, settings.latency, alloc.p_w, alloc.b_hz),
+    )
+
+
+def objective(instance: Instance, alloc: Allocation, settings: SolveSettings) -> float:
+    """Objective (10) (``paper``) or its ``latency`` variant at ``alloc``."""
+    return cost_terms(instance, alloc, settings).total
+
+
+def metrics(instance: Instance, alloc: Allocation) -> dict[str, float]:
+    """SPEC section 4 metrics, sums over vehicles (s and J)."""
+    v = instance.vehicle
+    a = alloc.alpha
+    psi = instance.psi
+    t_v = physics.compute_time(psi, alloc.f_vehicle_hz, v["gpu_cores"], v["flops_per_cycle"])
+    e_v = physics.compute_energy(
+        psi, alloc.f_vehicle_hz, v["kappa"], v["gpu_cores"], v["flops_per_cycle"]
+    )
+    cores_r, fpc_r = instance.rsu_of("gpu_cores"), instance.rsu_of("flops_per_cycle")
+    t_r = physics.compute_time(psi, alloc.f_rsu_hz, cores_r, fpc_r)
+    e_r = physics.compute_energy(psi, alloc.f_rsu_hz, instance.rsu_of("kappa"), cores_r, fpc_r)
+    r = rates(instance, alloc.p_w, alloc.b_hz)
+    t_c = physics.transmit_time(instance.bits, r)
+    e_c = physics.transmit_energy(alloc.p_w, instance.bits, r)
+    off = instance.layers - a
+    out = {
+        "compute_time_s": float(np.sum(a * t_v + off * t_r)),
+        "transmit_time_s": float(np.sum(t_c)),
+        "vehicle_energy_j": float(np.sum(a * e_v)),
+        "transmit_energy_j": float(np.sum(e_c)),
+        "rsu_energy_j": float(np.sum(off * e_r)),
+    }
+    out["completion_time_s"] = out["compute_time_s"] + out["transmit_time_s"]
+    out["energy_j"] = out["vehicle_energy_j"] + out["transmit_energy_j"] + out["rsu_energy_j"]
+    return {k: out[k] for k in METRIC_KEYS}
+
+
+def _below(x: np.ndarray, lo: np.ndarray) -> float:
+    lo = np.broadcast_to(np.asarray(lo, float), x.shape)
+    return float(np.max(np.maximum(0.0, lo - x) / np.maximum(np.abs(lo), 1e-300), initial=0.0))
+
+
+def _above(x: np.ndarray, hi: np.ndarray) -> float:
+    hi = np.broadcast_to(np.asarray(hi, float), x.shape)
+    return float(np.max(np.maximum(0.0, x - hi) / np.maximum(np.abs(hi), 1e-300), initial=0.0))
+
+
+def violations(instance: Instance, alloc: Allocation) -> dict[str, float]:
+    """Largest relative violation of each constraint of P1, (10a)-(10e) and the floors.
+
+    Keys: ``10a`` (alpha integral in [1, Upsilon]), ``10b`` (p bounds), ``10c`` (per-RSU
+    bandwidth sum), ``10d`` (vehicle frequency bounds), ``10e`` (per-RSU frequency sum),
+    ``floors`` (b_n >= 1 kHz, f_nm >= 1 MHz), ``finite`` (1 if any value is not finite).
+    """
+    v = instance.vehicle
+    arrays = (alloc.alpha, alloc.p_w, alloc.b_hz, alloc.f_vehicle_hz, alloc.f_rsu_hz)
+    n = instance.n_vehicles
+    if any(a.shape != (n,) for a in arrays):
+        raise ValueError(f"allocation arrays must have {n} entries")
+    finite = 0.0 if all(np.all(np.isfinite(a)) for a in arrays) else 1.0
+    a = alloc.alpha
+    out = {
+        "10a": max(
+            float(np.max(np.abs(a - np.round(a)), initial=0.0)),
+            _below(a, np.ones(n)),
+            _above(a, np.full(n, float(instance.layers))),
+        ),
+        "10b": max(_below(alloc.p_w, v["p_min_w"]), _above(alloc.p_w, v["p_max_w"])),
+        "10d": max(
+            _below(alloc.f_vehicle_hz, v["f_min_hz"]), _above(alloc.f_vehicle_hz, v["f_max_hz"])
+        ),
+        "floors": max(
+            _below(alloc.b_hz, np.full(n, B_FLOOR_HZ)),
+            _below(alloc.f_rsu_hz, np.full(n, F_RSU_FLOOR_HZ)),
+        ),
+        "finite": finite,
+    }
+    c, e = 0.0, 0.0
+    for m in instance.served_rsus:
+        idx = instance.members[m]
+        bw, fm = instance.rsu["bandwidth_hz"][m], instance.rsu["f_max_hz"][m]
+        c = max(c, abs(float(np.sum(alloc.b_hz[idx])) - bw) / bw)
+        e = max(e, abs(float(np.sum(alloc.f_rsu_hz[idx])) - fm) / fm)
+    out["10c"], out["10e"] = c, e
+    return {k: out[k] for k in ("10a", "10b", "10c", "10d", "10e", "floors", "finite")}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the evaluator says about an allocation."""
+
+    feasible: bool
+    objective: float
+    max_violation: float
+    metrics: dict[str, float]
+    violations: dict[str, float] = field(default_factory=dict)
+    compute_part: float = float("nan")
+    communication_part: float = float("nan")
+
+
+def evaluate(
+    instance: Instance, alloc: Allocation, settings: SolveSettings, tol: float = FEAS_TOL
+) -> Evaluation:
+    """Check feasibility of ``alloc`` for P1 and compute objective (10) and the metrics.
+
+    Feasible means every bound and per-RSU sum holds within ``tol`` relative (SPEC: 1e-9)
+    and every alpha_n is an integer.
+    """
+    viol = violations(instance, alloc)
+    worst = max(viol.values())
+    if viol["finite"]:
+        return Evaluation(False, float("nan"), float("inf"), {}, viol)
+    terms = cost_terms(instance, alloc, settings)
+    return Evaluation(
+        feasible=worst <= tol,
+        objective=terms.total,
+        max_violation=worst,
+        metrics=metrics(instance, alloc),
+        violations=viol,
+        compute_part=terms.compute,
+        communication_part=terms.communication,
+    )

@@ -1,0 +1,80 @@
+"""Problem P1, eq. (10): the full MINLP as a Pyomo model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from llmv2x.instances.schema import Instance
+from llmv2x.models import components as c
+from llmv2x.models.allocation import Allocation
+from llmv2x.models.constants import HZ_PER_GHZ, HZ_PER_MHZ
+from llmv2x.settings import SolveSettings
+
+
+def build_p1(
+    instance: Instance, settings: SolveSettings, start: Allocation | None = None
+) -> pyo.ConcreteModel:
+    """Build P1 (10): alpha integer (10a), p (10b), b (10c), f^V (10d), f^R (10e).
+
+    Variables: ``alpha`` (integer), ``p_w`` (W), ``b_mhz`` (MHz), ``f_vehicle_ghz`` (GHz),
+    ``f_rsu_ghz`` (GHz, indexed by served pairs (n, m)). The objective is eq. (10) for
+    ``settings.objective == paper`` and adds omega_t T^com for ``latency``. ``start`` gives
+    initial values; the default is alpha = 1, p = p_min, equal shares, best vehicle frequency.
+    """
+    m = pyo.ConcreteModel(name=f"P1[{instance.name}]")
+    c.declare_sets(m, instance)
+    s = start
+    c.declare_alpha(m, instance, integer=True, init=None if s is None else s.alpha)
+    c.declare_radio_vars(m, instance, None if s is None else s.p_w, None if s is None else s.b_hz)
+    c.declare_frequencies(
+        m,
+        instance,
+        settings,
+        None if s is None else s.f_vehicle_hz,
+        None if s is None else s.f_rsu_hz,
+    )
+    c.declare_compute_costs(m, instance, settings)
+    c.declare_comm_costs(m, instance, settings)
+    m.objective = pyo.Objective(
+        expr=sum(m.vehicle_cost[n] + m.rsu_cost[n] + m.comm_cost[n] for n in m.N),
+        sense=pyo.minimize,
+        doc="(10) sum of Cost_n^V (5) and Cost_m^R (9)",
+    )
+    c.declare_bandwidth_budget(m, instance)
+    c.declare_frequency_budget(m, instance)
+    return m
+
+
+def allocation_from_model(instance: Instance, m: pyo.ConcreteModel) -> Allocation:
+    """Read (alpha, p, b, f^V, f^R) in SI units from a model built here (Vars or Params)."""
+
+    def val(x):
+        v = pyo.value(x, exception=False)
+        return float("nan") if v is None else float(v)
+
+    n_range = range(instance.n_vehicles)
+    assoc = instance.association
+    return Allocation(
+        alpha=np.array([val(m.alpha[n]) for n in n_range]),
+        p_w=np.array([val(m.p_w[n]) for n in n_range]),
+        b_hz=np.array([val(m.b_mhz[n]) * HZ_PER_MHZ for n in n_range]),
+        f_vehicle_hz=np.array([val(m.f_vehicle_ghz[n]) * HZ_PER_GHZ for n in n_range]),
+        f_rsu_hz=np.array([val(m.f_rsu_ghz[n, int(assoc[n])]) * HZ_PER_GHZ for n in n_range]),
+    )
+
+
+def set_model_values(instance: Instance, m: pyo.ConcreteModel, alloc: Allocation) -> None:
+    """Write an allocation into a model's variables (or mutable Params) in scaled units."""
+    for n in range(instance.n_vehicles):
+        for comp, value in (
+            (m.alpha[n], alloc.alpha[n]),
+            (m.p_w[n], alloc.p_w[n]),
+            (m.b_mhz[n], alloc.b_hz[n] / HZ_PER_MHZ),
+            (m.f_vehicle_ghz[n], alloc.f_vehicle_hz[n] / HZ_PER_GHZ),
+            (m.f_rsu_ghz[n, int(instance.association[n])], alloc.f_rsu_hz[n] / HZ_PER_GHZ),
+        ):
+            if comp.ctype is pyo.Var:
+                comp.set_value(float(value), skip_validation=True)
+            else:
+                comp.set_value(float(value))

@@ -1,0 +1,228 @@
+"""The result of a solve, serialised as SPEC section 4 JSON (``llmv2x-result/1``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from llmv2x.errors import ResultError, SolveError
+from llmv2x.instances.schema import Instance
+from llmv2x.models.allocation import Allocation
+from llmv2x.models.evaluator import evaluate
+from llmv2x.settings import SolveSettings
+
+FORMAT = "llmv2x-result/1"
+STATUSES = ("optimal", "converged", "feasible", "time_limit", "infeasible", "error")
+FIELDS = (
+    "format",
+    "instance",
+    "method",
+    "objective_variant",
+    "omega_t",
+    "status",
+    "objective",
+    "lower_bound",
+    "alpha",
+    "p_w",
+    "b_hz",
+    "f_vehicle_hz",
+    "f_rsu_hz",
+    "metrics",
+    "solve_time_s",
+    "solvers",
+    "iterations",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """One solve's answer; fields mirror ``llmv2x-result/1`` one to one.
+
+    Build one with :func:`make_result`, which verifies the point with the evaluator.
+    ``allocation`` is None only for a failed solve (status ``error``/``infeasible``/
+    ``time_limit`` without an incumbent).
+    """
+
+    instance: str
+    method: str
+    objective_variant: str
+    omega_t: float
+    status: str
+    objective: float | None
+    lower_bound: float | None
+    allocation: Allocation | None
+    metrics: dict[str, float]
+    solve_time_s: float
+    solvers: dict[str, str] = field(default_factory=dict)
+    iterations: int = 0
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {STATUSES}")
+
+    @property
+    def ok(self) -> bool:
+        """True when the result carries a verified feasible point."""
+        return self.allocation is not None and self.status in (
+            "optimal",
+            "converged",
+            "feasible",
+            "time_limit",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC section 4 dictionary."""
+        a = self.allocation
+
+        def arr(x: np.ndarray | None, integer: bool = False) -> list[Any]:
+            if x is None:
+                return []
+            return [int(round(v)) for v in x] if integer else [float(v) for v in x]
+
+        return {
+            "format": FORMAT,
+            "instance": self.instance,
+            "method": self.method,
+            "objective_variant": self.objective_variant,
+            "omega_t": self.omega_t,
+            "status": self.status,
+            "objective": self.objective,
+            "lower_bound": self.lower_bound,
+            "alpha": arr(a.alpha if a else None, integer=True),
+            "p_w": arr(a.p_w if a else None),
+            "b_hz": arr(a.b_hz if a else None),
+            "f_vehicle_hz": arr(a.f_vehicle_hz if a else None),
+            "f_rsu_hz": arr(a.f_rsu_hz if a else None),
+            "metrics": dict(self.metrics),
+            "solve_time_s": self.solve_time_s,
+            "solvers": dict(self.solvers),
+            "iterations": self.iterations,
+        }
+
+    def to_json(self) -> str:
+        """SPEC section 4 JSON text."""
+        return json.dumps(self.to_dict(), indent=1)
+
+    def save(self, path: str | Path) -> None:
+        """Write the result file in one go."""
+        Path(path).write_text(self.to_json() + "\n")
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Result:
+        """Parse a SPEC section 4 dictionary (no re-verification; see :func:`evaluate`)."""
+        if not isinstance(d, dict):
+            raise ResultError("result: expected a JSON object")
+        for k in FIELDS:
+            if k not in d:
+                raise ResultError(f"{k}: missing field")
+        for k in d:
+            if k not in FIELDS:
+                raise ResultError(f"{k}: unknown field")
+        if d["format"] != FORMAT:
+            raise ResultError(f"format: expected {FORMAT!r}, got {d['format']!r}")
+        if d["status"] not in STATUSES:
+            raise ResultError(f"status: {d['status']!r} is not one of {', '.join(STATUSES)}")
+        arrays = ("alpha", "p_w", "b_hz", "f_vehicle_hz", "f_rsu_hz")
+        lens = {len(d[k]) if isinstance(d[k], list) else -1 for k in arrays}
+        if -1 in lens or len(lens) != 1:
+            raise ResultError("alpha, p_w, b_hz, f_vehicle_hz, f_rsu_hz: lists of equal length")
+        for k in arrays:
+            for i, x in enumerate(d[k]):
+                if isinstance(x, bool) or not isinstance(x, (int, float)):
+                    raise ResultError(f"{k}[{i}]: expected a number, got {json.dumps(x)}")
+        alloc = None if lens == {0} else Allocation(*(np.asarray(d[k], float) for k in arrays))
+        return cls(
+            instance=str(d["instance"]),
+            method=str(d["method"]),
+            objective_variant=str(d["objective_variant"]),
+            omega_t=float(d["omega_t"]),
+            status=d["status"],
+            objective=None if d["objective"] is None else float(d["objective"]),
+            lower_bound=None if d["lower_bound"] is None else float(d["lower_bound"]),
+            allocation=alloc,
+            metrics={k: float(v) for k, v in (d["metrics"] or {}).items()},
+            solve_time_s=float(d["solve_time_s"]),
+            solvers={str(k): str(v) for k, v in (d["solvers"] or {}).items()},
+            iterations=int(d["iterations"]),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        """Parse SPEC section 4 JSON text."""
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ResultError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Result:
+        """Read a result file."""
+        p = Path(path)
+        if not p.is_file():
+            raise ResultError(f"{path}: no such result file")
+        return cls.from_json(p.read_text())
+
+
+def make_result(
+    instance: Instance,
+    settings: SolveSettings,
+    method: str,
+    alloc: Allocation | None,
+    status: str,
+    solve_time_s: float,
+    *,
+    lower_bound: float | None = None,
+    solvers: dict[str, str] | None = None,
+    iterations: int = 0,
+    message: str = "",
+) -> Result:
+    """Verify ``alloc`` with the evaluator and wrap it as a Result.
+
+    The objective and metrics are always recomputed here, never taken from a solver.
+    An allocation that fails the evaluator is not reported as a solution: the result gets
+    status ``error`` and no point, and the message says why. Only ``optimal`` may carry a
+    lower bound equal to the objective; a bound above the objective is refused.
+    """
+    objective_value = None
+    metric_values: dict[str, float] = {}
+    if alloc is not None:
+        ev = evaluate(instance, alloc, settings)
+        if not ev.feasible:
+            worst = max(ev.violations, key=ev.violations.get)
+            message = (
+                f"{message}; " if message else ""
+            ) + f"evaluator refused the point: ({worst}) violated by {ev.max_violation:.3g}"
+            status, alloc = "error", None
+        else:
+            objective_value = ev.objective
+            metric_values = ev.metrics
+    if alloc is None and status in ("optimal", "converged", "feasible"):
+        status = "error"
+    if lower_bound is not None and objective_value is not None:
+        if not math.isfinite(lower_bound):
+            lower_bound = None
+        elif lower_bound > objective_value * (1 + 1e-9) + 1e-12:
+            raise SolveError(
+                f"{method}: claimed lower bound {lower_bound} exceeds objective {objective_value}"
+            )
+    return Result(
+        instance=instance.name,
+        method=method,
+        objective_variant=settings.objective.value,
+        omega_t=settings.omega_t,
+        status=status,
+        objective=objective_value,
+        lower_bound=lower_bound,
+        allocation=alloc,
+        metrics=metric_values,
+        solve_time_s=float(solve_time_s),
+        solvers=dict(solvers or {}),
+        iterations=int(iterations),
+        message=message,
+    )

@@ -1,0 +1,82 @@
+"""Solve settings: everything that is not instance data (SPEC sections 1 and 5)."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from llmv2x.errors import SettingsError
+
+
+class Objective(str, enum.Enum):
+    """Objective variant: ``paper`` is eq. (10); ``latency`` adds omega_t T^com per vehicle."""
+
+    PAPER = "paper"
+    LATENCY = "latency"
+
+    @classmethod
+    def parse(cls, value: str | Objective) -> Objective:
+        """The variant named ``value``; a clear SettingsError otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise SettingsError(
+                f"objective: {value!r} is not one of {', '.join(o.value for o in cls)}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """Options of one solve. ``omega_e = 1 - omega_t`` (paper section II-B).
+
+    Attributes
+    ----------
+    omega_t : weight of time, in [0, 1].
+    objective : ``paper`` (eq. (10)) or ``latency``.
+    time_limit : seconds, per backend call where the backend supports it (None: none).
+    qp_backend, nlp_backend, minlp_backend : registry names of the backends to use.
+    seed : seed of a randomised method (baselines), recorded in the result.
+    tol : relative tolerance of the outer loops (AO, fractional programming).
+    gap : relative optimality gap asked of a MINLP backend.
+    verbose : let backends print their logs.
+    options : method-specific options (see docs/algorithms.md).
+    """
+
+    omega_t: float = 0.5
+    objective: Objective = Objective.PAPER
+    time_limit: float | None = None
+    qp_backend: str = "highs"
+    nlp_backend: str = "cyipopt"
+    minlp_backend: str = "scip"
+    seed: int | None = None
+    tol: float = 1e-9
+    gap: float = 1e-6
+    verbose: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        w = self.omega_t
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+            raise SettingsError(f"omega_t: {w!r} is not a number")
+        if not 0.0 <= w <= 1.0:
+            raise SettingsError(f"omega_t: {w} is outside [0, 1]")
+        object.__setattr__(self, "omega_t", float(w))
+        object.__setattr__(self, "objective", Objective.parse(self.objective))
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise SettingsError(f"time_limit: {self.time_limit} must be positive")
+
+    @property
+    def omega_e(self) -> float:
+        """Weight of energy, 1 - omega_t."""
+        return 1.0 - self.omega_t
+
+    @property
+    def latency(self) -> bool:
+        """True for the latency variant."""
+        return self.objective is Objective.LATENCY
+
+    def with_(self, **changes: Any) -> SolveSettings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
