@@ -39,6 +39,23 @@ FIELDS = (
 )
 
 
+def _number(v: Any, where: str, *, nullable: bool = False, integer: bool = False) -> Any:
+    """A JSON number of a result field, or ResultError naming the field."""
+    if v is None and nullable:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        bad = True
+    else:
+        bad = integer and not (isinstance(v, int) or (math.isfinite(v) and v == int(v)))
+    if bad:
+        kind = "an integer" if integer else "a number"
+        raise ResultError(f"{where}: expected {kind}, got {json.dumps(v)}")
+    try:
+        return float(v)
+    except OverflowError:
+        raise ResultError(f"{where}: number too large") from None
+
+
 @dataclass(frozen=True, eq=False)
 class Result:
     """One solve's answer; fields mirror ``llmv2x-result/1`` one to one.
@@ -137,19 +154,22 @@ class Result:
                 if isinstance(x, bool) or not isinstance(x, (int, float)):
                     raise ResultError(f"{k}[{i}]: expected a number, got {json.dumps(x)}")
         alloc = None if lens == {0} else Allocation(*(np.asarray(d[k], float) for k in arrays))
+        for k in ("metrics", "solvers"):
+            if d[k] is not None and not isinstance(d[k], dict):
+                raise ResultError(f"{k}: expected an object, got {type(d[k]).__name__}")
         return cls(
             instance=str(d["instance"]),
             method=str(d["method"]),
             objective_variant=str(d["objective_variant"]),
-            omega_t=float(d["omega_t"]),
+            omega_t=_number(d["omega_t"], "omega_t"),
             status=d["status"],
-            objective=None if d["objective"] is None else float(d["objective"]),
-            lower_bound=None if d["lower_bound"] is None else float(d["lower_bound"]),
+            objective=_number(d["objective"], "objective", nullable=True),
+            lower_bound=_number(d["lower_bound"], "lower_bound", nullable=True),
             allocation=alloc,
-            metrics={k: float(v) for k, v in (d["metrics"] or {}).items()},
-            solve_time_s=float(d["solve_time_s"]),
+            metrics={k: _number(v, f"metrics.{k}") for k, v in (d["metrics"] or {}).items()},
+            solve_time_s=_number(d["solve_time_s"], "solve_time_s"),
             solvers={str(k): str(v) for k, v in (d["solvers"] or {}).items()},
-            iterations=int(d["iterations"]),
+            iterations=int(_number(d["iterations"], "iterations", integer=True)),
         )
 
     @classmethod
@@ -166,7 +186,11 @@ class Result:
         p = Path(path)
         if not p.is_file():
             raise ResultError(f"{path}: no such result file")
-        return cls.from_json(p.read_text())
+        try:
+            text = p.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ResultError(f"{path}: cannot read: {exc}") from None
+        return cls.from_json(text)
 
 
 def make_result(

@@ -49,6 +49,8 @@ RSU_FIELDS = ("x_m", "y_m", "gpu_cores", "flops_per_cycle", "f_max_hz", "kappa",
 INTEGER_FIELDS = {"tokens"}
 #: Fields that may be any finite number (coordinates); all others must be positive.
 COORDINATE_FIELDS = {"x_m", "y_m"}
+#: Largest integer field accepted: every integer up to 2**53 is exact as a float and an int64.
+MAX_INTEGER = 2**53
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -183,7 +185,11 @@ class Instance:
         p = Path(path)
         if not p.is_file():
             raise InstanceError(f"{path}: no such instance file")
-        return cls.from_json(p.read_text())
+        try:
+            text = p.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InstanceError(f"{path}: cannot read: {exc}") from None
+        return cls.from_json(text)
 
     @classmethod
     def from_dict(cls, data: Any) -> Instance:
@@ -204,7 +210,7 @@ class Instance:
 
 def _fields(obj: Any, expected: tuple[str, ...], where: str) -> None:
     if not isinstance(obj, dict):
-        raise InstanceError(f"{where}: expected an object, got {type(obj).__name__}")
+        raise InstanceError(f"{where or 'instance'}: expected an object, got {type(obj).__name__}")
     for key in obj:
         if key not in expected:
             raise InstanceError(f"{where + '.' if where else ''}{key}: unknown field")
@@ -216,10 +222,16 @@ def _fields(obj: Any, expected: tuple[str, ...], where: str) -> None:
 def _number(v: Any, where: str, *, positive: bool = True, integer: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InstanceError(f"{where}: expected a number, got {json.dumps(v)}")
-    if not math.isfinite(v):
+    try:
+        finite = math.isfinite(v)
+    except OverflowError:  # a JSON integer literal too large for a float
+        raise InstanceError(f"{where}: integer too large to be a finite number") from None
+    if not finite:
         raise InstanceError(f"{where}: {v} is not finite")
     if integer and float(v) != int(v):
         raise InstanceError(f"{where}: {v} is not an integer")
+    if integer and abs(v) > MAX_INTEGER:
+        raise InstanceError(f"{where}: {v:.6g} is larger than {MAX_INTEGER}")
     if positive and v <= 0:
         raise InstanceError(f"{where}: {v} must be positive")
     return float(v)
