@@ -1,0 +1,165 @@
+"""The Result object and the ``llmv2x-result/1`` format: round trip, verification, refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from llmv2x.errors import ResultError, SolveError
+from llmv2x.models.evaluator import evaluate
+from llmv2x.results import FIELDS, Result, make_result
+from llmv2x.solvers.initial import initial_allocation
+
+
+@pytest.fixture
+def alloc(small_instance, settings):
+    """A feasible allocation with integral alpha."""
+    a = initial_allocation(small_instance, settings)
+    return a.replace(alpha=np.array([1.0, 5.0, 9.0, 32.0, 16.0, 2.0]))
+
+
+@pytest.fixture
+def result(small_instance, settings, alloc) -> Result:
+    return make_result(
+        small_instance,
+        settings,
+        "initial",
+        alloc,
+        "converged",
+        0.25,
+        solvers={"qp": "highs 1.0"},
+        iterations=3,
+    )
+
+
+def test_make_result_recomputes_objective_and_metrics(small_instance, settings, alloc, result):
+    ev = evaluate(small_instance, alloc, settings)
+    assert result.status == "converged"
+    assert result.objective == ev.objective
+    assert result.metrics == ev.metrics
+    assert result.lower_bound is None
+    assert result.ok
+    assert result.instance == small_instance.name
+    assert result.objective_variant == "paper" and result.omega_t == 0.5
+
+
+def test_json_round_trip(result, tmp_path):
+    text = result.to_json()
+    again = Result.from_json(text)
+    assert again.to_json() == text
+    assert again.to_dict() == result.to_dict()
+    path = tmp_path / "res.json"
+    result.save(path)
+    assert Result.load(path).to_dict() == result.to_dict()
+
+
+def test_to_dict_follows_the_spec_layout(result):
+    d = result.to_dict()
+    assert tuple(d) == FIELDS
+    assert d["format"] == "llmv2x-result/1"
+    assert d["alpha"] == [1, 5, 9, 32, 16, 2]
+    assert all(isinstance(a, int) for a in d["alpha"])
+    assert d["solvers"] == {"qp": "highs 1.0"} and d["iterations"] == 3
+
+
+def test_round_trip_keeps_a_failed_result_without_point(small_instance, settings):
+    res = make_result(small_instance, settings, "minlp", None, "time_limit", 9.0)
+    assert not res.ok
+    again = Result.from_json(res.to_json())
+    assert again.allocation is None and again.objective is None
+    assert again.status == "time_limit"
+    assert again.to_dict() == res.to_dict()
+
+
+def test_make_result_refuses_an_infeasible_allocation(small_instance, settings, alloc):
+    bad = alloc.replace(b_hz=alloc.b_hz * 1.01)
+    res = make_result(small_instance, settings, "ao", bad, "converged", 1.0)
+    assert res.status == "error"
+    assert res.allocation is None
+    assert res.objective is None
+    assert not res.ok
+    assert "10c" in res.message
+
+
+def test_make_result_refuses_fractional_alpha(small_instance, settings, alloc):
+    bad = alloc.replace(alpha=alloc.alpha + 0.5)
+    res = make_result(small_instance, settings, "ao", bad, "feasible", 1.0)
+    assert res.status == "error" and res.allocation is None
+    assert "10a" in res.message
+
+
+def test_success_status_without_a_point_becomes_error(small_instance, settings):
+    res = make_result(small_instance, settings, "ao", None, "optimal", 1.0)
+    assert res.status == "error"
+
+
+def test_a_lower_bound_above_the_objective_raises(small_instance, settings, alloc):
+    objective = evaluate(small_instance, alloc, settings).objective
+    with pytest.raises(SolveError, match="lower bound"):
+        make_result(
+            small_instance, settings, "exact", alloc, "optimal", 1.0, lower_bound=objective * 1.01
+        )
+
+
+def test_a_lower_bound_at_or_below_the_objective_is_kept(small_instance, settings, alloc):
+    objective = evaluate(small_instance, alloc, settings).objective
+    res = make_result(
+        small_instance, settings, "exact", alloc, "optimal", 1.0, lower_bound=objective
+    )
+    assert res.lower_bound == objective
+    res = make_result(
+        small_instance, settings, "exact", alloc, "optimal", 1.0, lower_bound=0.9 * objective
+    )
+    assert res.lower_bound == 0.9 * objective
+
+
+def test_a_non_finite_lower_bound_is_dropped(small_instance, settings, alloc):
+    res = make_result(
+        small_instance, settings, "minlp", alloc, "feasible", 1.0, lower_bound=float("-inf")
+    )
+    assert res.lower_bound is None
+
+
+def test_unknown_status_is_refused():
+    with pytest.raises(ValueError, match="status"):
+        Result("x", "ao", "paper", 0.5, "solved", None, None, None, {}, 0.0)
+
+
+def _broken(result: Result, key: str, value) -> str:
+    d = result.to_dict()
+    if value is KeyError:
+        del d[key]
+    else:
+        d[key] = value
+    return json.dumps(d)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("format", "llmv2x-result/0", "format"),
+        ("status", "solved", "status"),
+        ("objective", KeyError, "objective: missing field"),
+        ("extra", 1, "extra: unknown field"),
+        ("omega_t", "half", "omega_t"),
+        ("iterations", 2.5, "iterations"),
+        ("metrics", [], "metrics"),
+        ("p_w", [0.1], "lists of equal length"),
+        ("b_hz", ["x"] * 6, "b_hz[0]"),
+    ],
+)
+def test_from_json_refuses_malformed_fields(result, key, value, message):
+    with pytest.raises(ResultError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Result.from_json(_broken(result, key, value))
+
+
+def test_from_json_refuses_invalid_json():
+    with pytest.raises(ResultError, match="not valid JSON"):
+        Result.from_json("{")
+
+
+def test_load_refuses_a_missing_file(tmp_path):
+    with pytest.raises(ResultError, match="no such result file"):
+        Result.load(tmp_path / "missing.json")
