@@ -30,14 +30,19 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
     )
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
-    """Non-zero exit, exactly one line on stderr, no traceback, every needle in it."""
+def assert_one_line_error(
+    proc: subprocess.CompletedProcess, *needles: str, ignore_prefix: bool = False
+) -> str:
+    """Non-zero exit, exactly one line on stderr, no traceback, every needle in it.
+
+    The line starts with ``llmv2x: error:``; argparse's own errors name the sub-command
+    (``llmv2x solve: error:``), so ``ignore_prefix`` only asks for ``llmv2x``."""
     assert proc.returncode != 0, proc.stdout
     err = proc.stderr
     assert "Traceback" not in err, err
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("llmv2x: error: "), err
+    assert lines[0].startswith("llmv2x" if ignore_prefix else "llmv2x: error: "), err
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
@@ -317,6 +322,19 @@ def test_solve_refuses_bad_settings_in_one_line(solved, tmp_path, args, needle):
     out = tmp_path / "out.json"
     assert_one_line_error(run_cli("solve", inst, *args, "-o", out), needle)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("solve", "paper-seed0", "--omega-t", "abc"), "--omega-t"),
+        (("no-such-command",), "no-such-command"),
+        (("instance", "generate", "--vehicles", "seven", "-o", "x.json"), "--vehicles"),
+    ],
+)
+def test_bad_arguments_give_one_line_not_a_usage_block(tmp_path, args, needle):
+    assert_one_line_error(run_cli(*args, cwd=tmp_path), needle, "error: ", ignore_prefix=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_solve_refuses_missing_instance_file(tmp_path):

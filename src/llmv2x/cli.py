@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from llmv2x.errors import LlmV2xError
 
@@ -28,6 +29,13 @@ def _write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with SPEC section 5's one-line errors: no usage block on a bad argument."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\n")
 
 
 def _flag(name: str) -> str:
@@ -200,7 +208,7 @@ def _cmd_solvers(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``llmv2x`` command."""
-    parser = argparse.ArgumentParser(prog="llmv2x", description=__doc__)
+    parser = _Parser(prog="llmv2x", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_inst = sub.add_parser("instance", help="generate or check instance files")
