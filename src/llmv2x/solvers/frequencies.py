@@ -30,6 +30,8 @@ from llmv2x.settings import SolveSettings
 EPS = float(np.finfo(float).eps)
 #: Safety cap of the Newton/bisection loops; machine precision is reached in far fewer.
 MAX_ITER = 200
+#: A Newton step below this (relative) is in its quadratic phase: two more reach the ulps.
+NEAR = 1e-9
 
 Derivative = Callable[[np.ndarray], np.ndarray]
 
@@ -77,6 +79,7 @@ def argmin_shifted(
     x = _midpoint(a, b) if x0 is None else np.clip(np.asarray(x0, float), lo, hi)
     x = np.where(at_lo, lo, np.where(at_hi, hi, x))
     done = at_lo | at_hi | (lo >= hi)
+    near = np.zeros(lo.shape, int)
     for _ in range(MAX_ITER):
         if done.all():
             break
@@ -86,8 +89,12 @@ def argmin_shifted(
         with np.errstate(divide="ignore", invalid="ignore"):
             xn = x - r / d2(x)
         ok = np.isfinite(xn) & (xn >= a) & (xn <= b)
-        # a Newton step of a few ulps means the root is found; never bisect away from it
-        conv = (r == 0.0) | (ok & (np.abs(xn - x) <= 8.0 * EPS * np.abs(x)))
+        # a Newton step of a few ulps means the root is found; never bisect away from it.
+        # Rounding in phi' can keep steps at ~1e-15 instead: after two steps below 1e-9
+        # (quadratic convergence) nothing more is to be gained.
+        step = np.abs(xn - x)
+        near = np.where(ok & (step <= NEAR * np.abs(x)), near + 1, 0)
+        conv = (r == 0.0) | (ok & (step <= 8.0 * EPS * np.abs(x))) | (near >= 3)
         xn = np.where(ok, xn, _midpoint(a, b))
         x = np.where(done | (r == 0.0), x, xn)
         done = done | conv | (b - a <= 4.0 * EPS * b)
@@ -170,6 +177,7 @@ def solve_separable(
     x = argmin_shifted(d1, d2, lo, hi, lam[group])
     it = 0
     n_items = np.bincount(group, minlength=k)
+    near = np.zeros(k, int)
     for it in range(1, MAX_ITER + 1):  # noqa: B007 - the count is reported
         res = sums(x) - total
         done |= np.abs(res) <= 2.0 * EPS * n_items * total
@@ -183,7 +191,9 @@ def solve_separable(
             lam_new = lam - res / slope
         ok = np.isfinite(lam_new) & (lam_new >= lam_lo) & (lam_new <= lam_hi)
         scale = np.maximum(np.abs(lam_lo), np.abs(lam_hi))
-        conv = ok & (np.abs(lam_new - lam) <= 4.0 * EPS * np.abs(lam))
+        step = np.abs(lam_new - lam)
+        near = np.where(ok & (step <= NEAR * np.abs(lam)), near + 1, 0)
+        conv = ok & ((step <= 4.0 * EPS * np.abs(lam)) | (near >= 3))
         lam_new = np.where(ok, lam_new, _midpoint(lam_lo, lam_hi))
         done |= conv | (lam_hi - lam_lo <= 4.0 * EPS * scale)
         lam = np.where(done, lam, lam_new)
