@@ -78,6 +78,8 @@ class Result:
     solvers: dict[str, str] = field(default_factory=dict)
     iterations: int = 0
     message: str = ""
+    #: iteration histories (pandas DataFrames) of the method; not part of the result file
+    trace: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -26,6 +26,27 @@ def numerator_per_bit(settings: SolveSettings, p_w):
     return settings.omega_e * p_w + (settings.omega_t if settings.latency else 0.0)
 
 
+def build_subproblem2(
+    instance: Instance, settings: SolveSettings, start: Allocation | None = None
+) -> pyo.ConcreteModel:
+    """Sub-problem II as written, eq. (40): min sum_n N_n(p)/r_n(p, b) s.t. (10b), (10c).
+
+    A sum of ratios, nonconvex; a local NLP solver gives a local optimum (the reference that
+    the fractional method is checked against, and its optional final polish).
+    """
+    m = pyo.ConcreteModel(name=f"SubproblemII[{instance.name}]")
+    c.declare_sets(m, instance)
+    c.declare_radio_vars(
+        m, instance, None if start is None else start.p_w, None if start is None else start.b_hz
+    )
+    c.declare_comm_costs(m, instance, settings)
+    m.objective = pyo.Objective(
+        expr=sum(m.comm_cost[n] for n in m.N), doc="(40) sum of communication costs"
+    )
+    c.declare_bandwidth_budget(m, instance)
+    return m
+
+
 def build_subproblem2_epigraph(
     instance: Instance, settings: SolveSettings, start: Allocation | None = None
 ) -> pyo.ConcreteModel:
@@ -76,6 +97,11 @@ def build_subproblem2_parametric(
     c.declare_comm_costs(m, instance, settings)
     m.beta = pyo.Param(m.N, mutable=True, initialize=0.0, doc="(44) beta_n, ratio value")
     m.nu = pyo.Param(m.N, mutable=True, initialize=1.0, doc="(45) nu_n S_n, scaled multiplier")
+    # optional proximal term (rho = 0 by default: then this is exactly (46)); it selects, among
+    # the inner problem's solutions, the one nearest the previous point (see fractional.py)
+    m.rho = pyo.Param(mutable=True, initialize=0.0, doc="proximal weight, 0 = plain (46)")
+    m.p_prev = pyo.Param(m.N, mutable=True, initialize=0.0, doc="previous p, W")
+    m.b_prev = pyo.Param(m.N, mutable=True, initialize=0.0, doc="previous b, MHz")
     m.objective = pyo.Objective(
         expr=sum(
             m.nu[n]
@@ -84,8 +110,11 @@ def build_subproblem2_parametric(
                 - m.beta[n] * m.rate_bps[n] / float(instance.bits[n])
             )
             for n in m.N
-        ),
-        doc="(46) sum nu_n (N_n - beta_n R_n), per bit",
+        )
+        + m.rho
+        / 2
+        * sum((m.p_w[n] - m.p_prev[n]) ** 2 + (m.b_mhz[n] - m.b_prev[n]) ** 2 for n in m.N),
+        doc="(46) sum nu_n (N_n - beta_n R_n), per bit (+ optional proximal term)",
     )
     c.declare_bandwidth_budget(m, instance)
     return m

@@ -1,0 +1,166 @@
+"""Method ``ao``: the paper's alternating optimisation (section II-D, III).
+
+Round t: sub-problem I (11) by SQP (:mod:`llmv2x.solvers.sqp`) from the current point, alpha
+rounded (:mod:`llmv2x.solvers.rounding`) and the frequencies re-optimised for the integer
+alpha; then sub-problem II (40) by fractional programming (:mod:`llmv2x.solvers.fractional`).
+Stop when the relative change of P1's objective is below ``settings.tol`` (at least two
+rounds, so the second confirms the first). A block's new point is kept only if it does not
+raise the objective, so the sequence of objectives is monotone.
+
+Options (``settings.options``): ``recipe`` = ``improved`` (default: vertex rounding) or
+``paper`` (nearest rounding, the paper's plain recipe); ``rounding`` overrides the recipe's
+rounding; ``start_alpha`` (default (1 + Upsilon) / 2); ``max_rounds`` (default 10);
+``sqp_max_iter``; ``fp_max_iter``; ``fp_update`` (``linesearch`` or ``jong``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from llmv2x.errors import SettingsError, SolveError
+from llmv2x.instances.schema import Instance
+from llmv2x.models.allocation import Allocation
+from llmv2x.models.constants import HZ_PER_GHZ
+from llmv2x.models.evaluator import cost_terms
+from llmv2x.results import Result, make_result
+from llmv2x.settings import SolveSettings
+from llmv2x.solvers.fractional import FractionalSolver
+from llmv2x.solvers.frequencies import optimal_frequencies
+from llmv2x.solvers.initial import initial_allocation
+from llmv2x.solvers.registry import get_backend
+from llmv2x.solvers.rounding import round_alpha
+from llmv2x.solvers.sqp import SubproblemIData, solve_sqp
+
+RECIPES = {"improved": "vertex", "paper": "nearest"}
+
+
+def _x_of(alloc: Allocation) -> np.ndarray:
+    return np.concatenate(
+        [alloc.alpha, alloc.f_vehicle_hz / HZ_PER_GHZ, alloc.f_rsu_hz / HZ_PER_GHZ]
+    )
+
+
+def ao_start(instance: Instance, settings: SolveSettings) -> Allocation:
+    """Starting point of AO: alpha = ``start_alpha`` (default (1 + Upsilon)/2), p midway in its
+    bounds, equal shares, vehicle frequency midway in its bounds."""
+    opts = settings.options
+    a0 = float(opts.get("start_alpha", (1 + instance.layers) / 2))
+    base = initial_allocation(instance, settings, alpha=a0)
+    v = instance.vehicle
+    return base.replace(
+        p_w=0.5 * (v["p_min_w"] + v["p_max_w"]),
+        f_vehicle_hz=0.5 * (v["f_min_hz"] + v["f_max_hz"]),
+    )
+
+
+def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
+    """Alternating optimisation of sub-problems I (SQP) and II (fractional programming).
+
+    Returns a verified :class:`~llmv2x.results.Result` (status ``converged`` when the
+    objective settled, ``feasible`` when ``max_rounds`` ran out); ``result.trace`` holds
+    the AO, SQP and fractional-programming histories as pandas DataFrames.
+    """
+    t0 = time.perf_counter()
+    opts: dict[str, Any] = settings.options
+    recipe = opts.get("recipe", "improved")
+    if recipe not in RECIPES:
+        raise SettingsError(f"recipe: {recipe!r} is not one of {', '.join(RECIPES)}")
+    rounding = opts.get("rounding", RECIPES[recipe])
+    if rounding not in ("nearest", "vertex"):
+        raise SettingsError(f"rounding: {rounding!r} is not one of nearest, vertex")
+    qp = get_backend(settings.qp_backend, "qp")
+    nlp = get_backend(settings.nlp_backend, "nlp")
+    max_rounds = int(opts.get("max_rounds", 10))
+
+    alloc = ao_start(instance, settings)
+    data = SubproblemIData.build(instance, settings)
+    frac = FractionalSolver(instance, settings, nlp)
+    rows: list[dict[str, Any]] = []
+    sqp_hist: list[pd.DataFrame] = []
+    fp_hist: list[pd.DataFrame] = []
+    obj = cost_terms(instance, alloc, settings).total
+    status = "feasible"
+    total_iter = 0
+    x_relaxed = _x_of(alloc)
+    for rnd in range(1, max_rounds + 1):
+        # ---- sub-problem I: SQP on the relaxation, rounding, frequencies for integer alpha
+        sq = solve_sqp(data, x_relaxed, qp, max_iter=int(opts.get("sqp_max_iter", 200)))
+        if sq.status.startswith("qp_"):
+            raise SolveError(f"ao: the QP backend failed in the SQP ({sq.status})")
+        x_relaxed = sq.x
+        total_iter += sq.iterations
+        sqp_hist.append(sq.history.assign(round=rnd))
+        alpha = round_alpha(instance, settings, sq.x[: instance.n_vehicles], rounding)
+        fv, fr = optimal_frequencies(instance, settings, alpha)
+        cand = alloc.replace(alpha=alpha, f_vehicle_hz=fv, f_rsu_hz=fr)
+        terms = cost_terms(instance, cand, settings)
+        if terms.total <= cost_terms(instance, alloc, settings).total or rnd == 1:
+            alloc = cand
+        rows.append(
+            {
+                "round": rnd,
+                "block": "I (SQP)",
+                "objective": cost_terms(instance, alloc, settings).total,
+                "relaxed_objective": sq.objective,
+                "kkt_residual": sq.kkt,
+                "iterations": sq.iterations,
+                "status": sq.status,
+                "time_s": sq.time_s,
+            }
+        )
+        # ---- sub-problem II: fractional programming on (p, b)
+        fp = frac.solve(
+            alloc,
+            max_iter=int(opts.get("fp_max_iter", 15)),
+            update=str(opts.get("fp_update", "linesearch")),
+        )
+        total_iter += fp.iterations
+        fp_hist.append(fp.history.assign(round=rnd))
+        cand = alloc.replace(p_w=fp.p_w, b_hz=fp.b_hz)
+        if (
+            cost_terms(instance, cand, settings).total
+            <= cost_terms(instance, alloc, settings).total
+        ):
+            alloc = cand
+        new_obj = cost_terms(instance, alloc, settings).total
+        rows.append(
+            {
+                "round": rnd,
+                "block": "II (fractional)",
+                "objective": new_obj,
+                "relaxed_objective": np.nan,
+                "kkt_residual": fp.residual,
+                "iterations": fp.iterations,
+                "status": fp.status,
+                "time_s": fp.time_s,
+            }
+        )
+        change = abs(obj - new_obj) / max(abs(new_obj), 1e-300)
+        obj = new_obj
+        if rnd >= 2 and change <= max(settings.tol, 1e-12):
+            status = "converged"
+            break
+    versions = {"qp": qp.version(), "nlp": nlp.version()}
+    result = make_result(
+        instance,
+        settings,
+        "ao",
+        alloc,
+        status,
+        time.perf_counter() - t0,
+        solvers=versions,
+        iterations=total_iter,
+        message=f"recipe {recipe}, rounding {rounding}",
+    )
+    result.trace.update(
+        {
+            "ao": pd.DataFrame(rows),
+            "sqp": pd.concat(sqp_hist, ignore_index=True) if sqp_hist else pd.DataFrame(),
+            "fractional": pd.concat(fp_hist, ignore_index=True) if fp_hist else pd.DataFrame(),
+        }
+    )
+    return result
