@@ -86,16 +86,44 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nlp-backend", default="cyipopt")
     p.add_argument("--minlp-backend", default="scip")
     p.add_argument("--formulation", default=None, help="minlp: plain or strong")
+    p.add_argument("--recipe", default=None, help="ao: improved (default) or paper")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option, repeatable (e.g. --option rounding=nearest)",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed of randomised methods")
     p.add_argument("--verbose", action="store_true", help="show backend logs")
+
+
+def _parse_value(text: str) -> object:
+    """An option value: int, float, true/false, or the string itself."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _settings(args: argparse.Namespace):
     from llmv2x.settings import SolveSettings
 
-    options = {}
+    options: dict[str, object] = {}
+    for item in getattr(args, "option", []) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise LlmV2xError(f"--option: {item!r} is not KEY=VALUE")
+        options[key.strip().replace("-", "_")] = _parse_value(value.strip())
     if getattr(args, "formulation", None):
         options["formulation"] = args.formulation
+    if getattr(args, "recipe", None):
+        options["recipe"] = args.recipe
     return SolveSettings(
         omega_t=args.omega_t,
         objective=args.objective,
@@ -250,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LlmV2xError as exc:
         print(f"llmv2x: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("llmv2x: interrupted", file=sys.stderr)
         return 130
