@@ -6,6 +6,10 @@ model it was given and its "optimal" (gap closed) is a global optimum. Two pract
 * SCIP's log can fill the pipe of a captured stdout and block the process past its time
   limit, so SCIP's display level is 0 (``display/verblevel``) unless the user asks for the
   log (``verbose``);
+* SCIP treats coefficients below its epsilon (1e-9) as zero. A model whose expressions
+  carry factors such as sigma^2 * 1e6 = 4e-11 (the plain P1) can be presolved wrongly:
+  SCIP has been seen to declare such a P1 infeasible, or "optimal" with a bound above a
+  known feasible point. The method ``minlp`` checks both claims (docs/minlp.md);
 * SCIP's points may sit a hair outside bounds (p = 0.09999999 W against p_min = 0.1 W):
   the caller projects them back before evaluating.
 
@@ -22,6 +26,11 @@ from typing import Any
 from llmv2x.errors import BackendUnavailable
 from llmv2x.solvers.base import Availability, BackendOutcome, State, module_missing
 from llmv2x.solvers.status import minlp_status, native_name
+
+#: SCIP's feasibility tolerance (its default is 1e-6). Epigraph constraints met only to 1e-6
+#: let SCIP's incumbent value sit ~1e-6 below the true objective of its point, so a closed
+#: 1e-6 gap could never be confirmed by the evaluator; 1e-8 costs little on P1.
+FEASTOL = 1e-8
 
 
 class ScipBackend:
@@ -51,8 +60,9 @@ class ScipBackend:
         return f"scip {pyscipopt.Model().version()} (pyscipopt {wrapper})"
 
     def native_options(self, options: dict[str, Any] | None, tee: bool) -> dict[str, Any]:
-        """SCIP parameters: display level 0 unless ``tee``, then the user's raw parameters."""
-        out: dict[str, Any] = {"display/verblevel": 4 if tee else 0}
+        """SCIP parameters: display level 0 unless ``tee``, feasibility tolerance
+        :data:`FEASTOL`, then the user's raw parameters (which win)."""
+        out: dict[str, Any] = {"display/verblevel": 4 if tee else 0, "numerics/feastol": FEASTOL}
         out.update(options or {})
         return out
 
