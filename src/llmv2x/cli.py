@@ -227,6 +227,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if res.ok else 1
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from llmv2x.experiments.compare import compare, to_markdown, write_tables
+    from llmv2x.instances import load_instance
+
+    settings = _settings(args)
+    if settings.time_limit is None:
+        settings = settings.with_(time_limit=60.0)
+    inst = load_instance(args.file)
+    backends = args.minlp_backends.split(",") if args.minlp_backends else None
+    df = compare(inst, settings, backends)
+    print(to_markdown(df.drop(columns=["message"])))
+    csv, md = write_tables(df, args.output_dir, f"compare-{inst.name}")
+    print(f"wrote {csv} and {md}")
+    return 0
+
+
 def _cmd_solvers(args: argparse.Namespace) -> int:
     from llmv2x.solvers.registry import availability_table
 
@@ -258,6 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("file")
     p_eval.add_argument("result")
     p_eval.set_defaults(func=_cmd_evaluate)
+
+    p_cmp = sub.add_parser("compare", help="AO vs MINLP backends vs exact vs baselines")
+    p_cmp.add_argument("file")
+    _settings_args(p_cmp)
+    p_cmp.add_argument(
+        "--minlp-backends", default=None, help="comma-separated (default: every available one)"
+    )
+    p_cmp.add_argument("-o", "--output-dir", default=".", help="folder for the CSV and Markdown")
+    p_cmp.set_defaults(func=_cmd_compare)
 
     p_demo = sub.add_parser("demo", help="solve the default instance and print a summary")
     p_demo.add_argument("--instance", default="paper-seed0")
