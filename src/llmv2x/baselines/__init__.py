@@ -1,0 +1,1 @@
+"""The paper's baselines (RLOR, RRLO) and simple reference allocations."""
