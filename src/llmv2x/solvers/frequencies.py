@@ -173,10 +173,14 @@ def solve_separable(
         done |= fits
         lam_lo = np.where(ineq, np.maximum(lam_lo, 0.0), lam_lo)
         lam_hi = np.maximum(lam_hi, lam_lo)
-    lam = np.where(done, 0.0, _midpoint(lam_lo, lam_hi))
-    x = argmin_shifted(d1, d2, lo, hi, lam[group])
-    it = 0
+    # start from the mean price at equal shares (inside the bracket): Newton then needs a
+    # handful of steps instead of bisecting down from the price that puts all at the floor
     n_items = np.bincount(group, minlength=k)
+    x_eq = np.clip((total / np.maximum(n_items, 1))[group], lo, hi)
+    lam_eq = np.bincount(group, weights=-d1(x_eq), minlength=k) / np.maximum(n_items, 1)
+    lam = np.where(done, 0.0, np.clip(lam_eq, lam_lo, lam_hi))
+    x = argmin_shifted(d1, d2, lo, hi, lam[group], x_eq)
+    it = 0
     near = np.zeros(k, int)
     for it in range(1, MAX_ITER + 1):  # noqa: B007 - the count is reported
         res = sums(x) - total
