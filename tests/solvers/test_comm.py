@@ -232,3 +232,20 @@ def test_many_rsus_are_fast():
         assert time.perf_counter() - t0 < 2.0
         assert certified
         _assert_feasible(inst, p, b)
+
+
+def test_best_power_does_not_decrease_with_bandwidth(crowded):
+    """Step of the convexity proof: the three pieces of phi_n (p_min, stationary, p_max) are
+    consecutive intervals of b because the best power is non-decreasing in b."""
+    for omega_t in (0.05, 0.5, 0.95):
+        s = SolveSettings(omega_t=omega_t, objective="latency")
+        b = np.geomspace(1e3, 2e7, 400)
+        p = np.array([best_power(crowded, s, np.full(crowded.n_vehicles, bi)) for bi in b])
+        assert np.all(np.diff(p, axis=0) >= -1e-12 * p[1:])
+
+
+def test_marginal_factor_c_over_log_increases():
+    """Step of the convexity proof: c / ln(1 + x*(c)) is increasing in c."""
+    c = np.logspace(-8, 8, 2001)
+    ratio = c / np.log1p(optimal_snr(c))
+    assert np.all(np.diff(ratio) > 0)

@@ -329,3 +329,52 @@ def test_twenty_plus_vehicles_per_rsu_solve_fast(make):
         res = solve_exact(inst, SolveSettings(omega_t=omega_t, objective="latency"))
         assert time.perf_counter() - t0 < 10.0
         assert res.status == "optimal"
+
+
+def test_lagrangian_node_bound_never_exceeds_its_best_completion():
+    """Weak duality of the branch-and-bound bound: for random nodes (some vehicles fixed to
+    offload or local) the bound is at most the exact minimum over the node's completions
+    with at least one local vehicle."""
+    from llmv2x.solvers.exact import _bound, _sigma_grid, _tables
+
+    inst = hetero(7, vehicles=8, rsus=1)
+    rng = np.random.default_rng(0)
+    for omega_t in (0.2, 0.6, 1.0):
+        s = SolveSettings(omega_t=omega_t)
+        p = _Problem.build(inst, s)
+        idx = inst.members[0]
+        k = len(idx)
+        grid = _sigma_grid(p, idx, np.zeros(k, int), 1)
+        off, loc = _tables(p, idx, np.broadcast_to(grid, (k, grid.shape[1])))
+        values = {}
+        for mask in itertools.product((0, 1), repeat=k):  # 1 = local
+            if any(mask):
+                offload = np.array(mask) == 0
+                values[mask] = p.leaf_values(idx, np.zeros(k, int), offload, 1)[0]
+        for _ in range(40):
+            state = rng.choice([-1, -1, 0, 1], size=k).astype(np.int8)
+            comps = [
+                v
+                for m, v in values.items()
+                if all(state[i] < 0 or state[i] == m[i] for i in range(k))
+            ]
+            bound, _ = _bound(grid[0], off, loc, float(inst.rsu["f_max_hz"][0]), state)
+            if comps:
+                assert bound <= min(comps) * (1 + 1e-12)
+
+
+def test_heterogeneous_instances_exercise_the_branch_and_bound():
+    """The hetero fixtures really have incomparable vehicles (a partial dominance order)."""
+    inst = hetero(6, vehicles=8, rsus=2)
+    p = _Problem.build(inst, SolveSettings(omega_t=0.5))
+    partial = False
+    for m in inst.served_rsus:
+        dom = _dominance(p, inst.members[m])
+        comparable = dom | dom.T | np.eye(len(dom), dtype=bool)
+        partial |= not comparable.all()
+    assert partial
+    ident = generate_instance(seed=6, vehicles=8, rsus=2)
+    p = _Problem.build(ident, SolveSettings(omega_t=0.5))
+    for m in ident.served_rsus:
+        dom = _dominance(p, ident.members[m])
+        assert (dom | dom.T | np.eye(len(dom), dtype=bool)).all()
