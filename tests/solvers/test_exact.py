@@ -378,3 +378,19 @@ def test_heterogeneous_instances_exercise_the_branch_and_bound():
     for m in ident.served_rsus:
         dom = _dominance(p, ident.members[m])
         assert (dom | dom.T | np.eye(len(dom), dtype=bool)).all()
+
+
+@pytest.mark.parametrize("omega_t", (0.2, 0.6, 1.0))
+def test_long_chain_search_agrees_with_enumeration(monkeypatch, omega_t):
+    """An RSU with 80 identical-hardware vehicles: the branch and bound (used above
+    ENUMERATE_MAX_K) and the enumeration of all 81 threshold sets give the same optimum."""
+    import llmv2x.solvers.exact as exact_module
+
+    inst = generate_instance(seed=3, vehicles=80, rsus=1)
+    s = SolveSettings(omega_t=omega_t)
+    searched = optimal_split(inst, s)
+    monkeypatch.setattr(exact_module, "ENUMERATE_MAX_K", 1000)
+    enumerated = optimal_split(inst, s)
+    assert searched.certified and enumerated.certified
+    assert searched.value == pytest.approx(enumerated.value, rel=1e-12)
+    assert searched.nodes < enumerated.nodes

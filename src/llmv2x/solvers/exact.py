@@ -54,6 +54,8 @@ GRID_POINTS = 96
 GRID_DECADES = 12.0
 #: Finer grid placed around the best coarse price when a node is not pruned.
 REFINE_POINTS = 24
+#: Chain-ordered RSUs up to this size are enumerated (k + 1 leaves); larger ones are searched.
+ENUMERATE_MAX_K = 64
 
 
 @dataclass(frozen=True)
@@ -332,8 +334,9 @@ def optimal_split(
     (u the vehicle's cost per FLOP): some optimum never offloads j while i keeps all layers.
 
     * RSUs whose vehicles are totally ordered by dominance (identical vehicle hardware, as in
-      the SPEC scenario) have k + 1 candidate sets, "the t most dominant offload": all are
-      evaluated exactly, every RSU and every t in one vectorised multiplier search.
+      the SPEC scenario) have k + 1 candidate sets, "the t most dominant offload": for
+      k <= ENUMERATE_MAX_K all are evaluated exactly, every RSU and every t in one
+      vectorised multiplier search (longer chains go to the search below).
     * Other RSUs: the all-offload leaf and the Lagrangian bound of the S non-empty branch on a
       grid of prices, all RSUs at once; those not closed by it get a depth-first branch and
       bound with dominance propagation (:func:`_search`).
@@ -370,11 +373,13 @@ def optimal_split(
     offload = np.ones(n, bool)  # in ``order``
     nodes = 0
     certified = True
-    if chain.any():
-        _enumerate_chains(p, order, grp, starts, sizes, np.flatnonzero(chain), best, offload)
-        lower[chain] = best[chain]
-        nodes += int(np.sum(sizes[chain] + 1))  # every candidate is a leaf evaluated
-    others = np.flatnonzero(~chain)
+    # a long chain is cheaper to search (at most 2k + 1 nodes) than to enumerate (k^2 pairs)
+    enum = chain & (sizes <= ENUMERATE_MAX_K)
+    if enum.any():
+        _enumerate_chains(p, order, grp, starts, sizes, np.flatnonzero(enum), best, offload)
+        lower[enum] = best[enum]
+        nodes += int(np.sum(sizes[enum] + 1))  # every candidate is a leaf evaluated
+    others = np.flatnonzero(~enum)
     if others.size:
         extra, closed = _branch_and_bound(
             p, order, grp, starts, sizes, others, best, lower, offload, deadline
