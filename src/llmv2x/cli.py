@@ -250,6 +250,126 @@ def _cmd_solvers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers", type=int, default=None, help="local processes (default: all cores; 1: serial)"
+    )
+    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS", help="run on this Dask")
+    p.add_argument(
+        "--dask-workers", type=int, default=None, metavar="N", help="local Dask cluster of N"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_reproduce(sub: argparse._SubParsersAction) -> None:
+    from llmv2x.experiments.reproduce import DEFAULT_OUTPUT, SETS
+
+    p = sub.add_parser("reproduce", help="the paper's Figures 1 and 2, with their data")
+    p.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT, help=f"default {DEFAULT_OUTPUT}")
+    p.add_argument("--seeds", type=int, default=20, help="scenario draws per set (default 20)")
+    p.add_argument(
+        "--sets", default=",".join(SETS), help=f"comma-separated from {','.join(SETS)} (all)"
+    )
+    _executor_args(p)
+    p.set_defaults(func=_cmd_reproduce)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from llmv2x.experiments.reproduce import reproduce
+
+    report = reproduce(
+        args.output_dir,
+        seeds=args.seeds,
+        sets=args.sets,
+        workers=args.workers,
+        dask_scheduler=args.dask_scheduler,
+        dask_workers=args.dask_workers,
+        progress=not args.no_progress,
+    )
+    for name, r in report.items():
+        errors = f", {r['errors']} failed solves (see claims.md)" if r["errors"] else ""
+        print(f"{name}: {len(r['table'])} solves in {r['seconds']:.0f} s{errors}")
+        print("  " + " ".join(str(f) for f in r["files"] if f.suffix in (".png", ".csv", ".md")))
+    return 0
+
+
+def _float_list(text: str, what: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise LlmV2xError(f"{what}: {text!r} is not a comma-separated list of numbers") from None
+
+
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="instances x omega_t x methods x seeds -> one CSV table")
+    p.add_argument("files", nargs="*", help="instance files (default: generated scenario draws)")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="without files: scenario draws 0..K-1, each solved with its own seed (default 20); "
+        "with files: random seeds 0..K-1 for every file (default: the file's seed)",
+    )
+    p.add_argument("--omega-t", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9")
+    p.add_argument("--methods", default="ao,rlor,rrlo", help="comma-separated method names")
+    p.add_argument("--objective", default="paper", help="paper (eq. 10) or latency")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="scenario override of generated instances, repeatable (noise_dbm_per_hz=-174)",
+    )
+    p.add_argument("--retry-errors", action="store_true", help="solve saved error rows again")
+    p.add_argument("-o", "--output", required=True, help="CSV table (resumed if it exists)")
+    _executor_args(p)
+    p.set_defaults(func=_cmd_sweep)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from llmv2x.experiments.sweep import InstanceSpec, Study, paper_study, run_study
+    from llmv2x.instances.generate import scenario_fields
+
+    omega_t = _float_list(args.omega_t, "--omega-t")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.seeds is not None and args.seeds < 1:
+        raise LlmV2xError(f"--seeds: {args.seeds} must be at least 1")
+    types = {name: typ for name, typ, _ in scenario_fields()}
+    scenario: dict[str, object] = {}
+    for item in args.scenario:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in types:
+            raise LlmV2xError(f"--scenario: {item!r} is not KEY=VALUE with KEY a scenario field")
+        try:
+            scenario[key] = types[key](value)
+        except ValueError:
+            raise LlmV2xError(
+                f"--scenario: {key}: {value!r} is not a {types[key].__name__}"
+            ) from None
+    if args.files:
+        if scenario:
+            raise LlmV2xError("--scenario applies to generated instances, not to files")
+        specs = tuple(InstanceSpec.from_file(f) for f in args.files)
+        seeds = tuple(range(args.seeds)) if args.seeds is not None else None
+        study = Study(specs, tuple(omega_t), tuple(methods), seeds, args.objective)
+    else:
+        k = 20 if args.seeds is None else args.seeds
+        study = paper_study(k, omega_t, methods, args.objective, **scenario)
+    df = run_study(
+        study,
+        args.output,
+        workers=args.workers,
+        dask_scheduler=args.dask_scheduler,
+        dask_workers=args.dask_workers,
+        progress=not args.no_progress,
+        retry_errors=args.retry_errors,
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in df["status"].value_counts().items())
+    print(f"wrote {args.output}: {len(df)} solves ({counts})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``llmv2x`` command."""
     parser = _Parser(prog="llmv2x", description=__doc__)
@@ -288,6 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--instance", default="paper-seed0")
     p_demo.add_argument("--omega-t", type=float, default=0.5)
     p_demo.set_defaults(func=_cmd_demo)
+
+    _add_reproduce(sub)
+    _add_sweep(sub)
 
     p_solvers = sub.add_parser("solvers", help="which backends are available here")
     p_solvers.set_defaults(func=_cmd_solvers)
