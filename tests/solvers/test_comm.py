@@ -179,7 +179,7 @@ def test_two_vehicle_rsu_beats_a_two_dimensional_grid(variant):
 def test_ipopt_from_random_starts_is_never_better(variant):
     from cyipopt import minimize_ipopt
 
-    inst = generate_instance(seed=8, vehicles=12, rsus=3)
+    inst = generate_instance(seed=8, vehicles=9, rsus=3)
     s = SolveSettings(omega_t=0.4, objective=variant)
     p, b, _, _ = optimal_comm(inst, s)
     rng = np.random.default_rng(0)

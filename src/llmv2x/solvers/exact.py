@@ -52,10 +52,14 @@ GAP_TOL = 1e-12
 #: grid over GRID_DECADES decades below the price at which every share sits at the floor.
 GRID_POINTS = 96
 GRID_DECADES = 12.0
-#: Finer grid placed around the best coarse price when a node is not pruned.
-REFINE_POINTS = 24
-#: Chain-ordered RSUs up to this size are enumerated (k + 1 leaves); larger ones are searched.
-ENUMERATE_MAX_K = 64
+#: Prices per RSU once a branch and bound starts (same range, finer: the bound is tighter).
+SEARCH_GRID_POINTS = 385
+EVAL_INTERNAL = True
+#: An RSU is enumerated when its up-sets times its vehicles stay below this (a chain of k
+#: vehicles has k + 1 up-sets, so chains up to k = 64); larger ones are searched.
+ENUMERATE_MAX_PAIRS = 4160
+#: Up-sets of a partial order are found by filtering all 2^k subsets, up to this k.
+ENUMERATE_MAX_K_PARTIAL = 14
 
 
 @dataclass(frozen=True)
@@ -211,20 +215,6 @@ def _tables(p: _Problem, idx: np.ndarray, sigma_rows: np.ndarray) -> tuple[np.nd
     return off, loc
 
 
-def _refine(p: _Problem, rs: _RsuSearch, state: np.ndarray, j: int) -> float:
-    """Bound of a node on a finer price grid around coarse column j (still valid for any sigma)."""
-    lo = rs.sigma[max(j - 1, 0)]
-    hi = rs.sigma[min(j + 1, len(rs.sigma) - 1)]
-    if hi <= 0.0:
-        return -np.inf
-    start = lo if lo > 0 else hi * 1e-3
-    sig = np.geomspace(start, hi, REFINE_POINTS)
-    k = len(rs.idx)
-    off, loc = _tables(p, rs.idx, np.broadcast_to(sig, (k, REFINE_POINTS)))
-    q, _ = _bound(sig, off, loc, rs.f_max, state)
-    return q
-
-
 def _dominance(p: _Problem, idx: np.ndarray) -> np.ndarray:
     """[i, j] True when vehicle i dominates j: if j offloads in an optimum, i may offload too.
 
@@ -261,6 +251,10 @@ def _search(p: _Problem, rs: _RsuSearch, deadline: float | None) -> None:
     """Depth-first branch and bound over S for one RSU (S empty was evaluated already)."""
     k = len(rs.idx)
     dom = _dominance(p, rs.idx) if rs.dominates is None else rs.dominates
+    top = float(rs.sigma[-1])
+    frac = np.concatenate([[0.0], np.logspace(-GRID_DECADES, 0.0, SEARCH_GRID_POINTS - 1)])
+    rs.sigma = top * frac
+    rs.off, rs.loc = _tables(p, rs.idx, np.broadcast_to(rs.sigma, (k, len(frac))))
     tol = GAP_TOL * abs(rs.best_value)
     seen: dict[bytes, float] = {}
     open_bounds: list[float] = []
@@ -275,17 +269,13 @@ def _search(p: _Problem, rs: _RsuSearch, deadline: float | None) -> None:
         if bound >= rs.best_value - tol:
             continue
         und = np.flatnonzero(state < 0)
-        if und.size:
-            bound = max(bound, _refine(p, rs, state, j))
-            if bound >= rs.best_value - tol:
-                continue
         # the node's Lagrangian choice at its best price, completed, is a candidate leaf
         choice = state.copy()
         choice[und] = (rs.loc[und, j] < rs.off[und, j]).astype(np.int8)
         if not np.any(choice == 1):
             choice[und[np.argmin(rs.loc[und, j] - rs.off[und, j])]] = 1
         key = choice.tobytes()
-        if key not in seen:
+        if (und.size == 0 or EVAL_INTERNAL) and key not in seen:
             offload = choice == 0
             val = float(p.leaf_values(rs.idx, np.zeros(k, int), offload, 1)[0])
             seen[key] = val
@@ -335,7 +325,7 @@ def optimal_split(
 
     * RSUs whose vehicles are totally ordered by dominance (identical vehicle hardware, as in
       the SPEC scenario) have k + 1 candidate sets, "the t most dominant offload": for
-      k <= ENUMERATE_MAX_K all are evaluated exactly, every RSU and every t in one
+      k(k + 1) <= ENUMERATE_MAX_PAIRS all are evaluated exactly, every RSU and every t in one
       vectorised multiplier search (longer chains go to the search below).
     * Other RSUs: the all-offload leaf and the Lagrangian bound of the S non-empty branch on a
       grid of prices, all RSUs at once; those not closed by it get a depth-first branch and
@@ -373,12 +363,22 @@ def optimal_split(
     offload = np.ones(n, bool)  # in ``order``
     nodes = 0
     certified = True
-    # a long chain is cheaper to search (at most 2k + 1 nodes) than to enumerate (k^2 pairs)
-    enum = chain & (sizes <= ENUMERATE_MAX_K)
-    if enum.any():
-        _enumerate_chains(p, order, grp, starts, sizes, np.flatnonzero(enum), best, offload)
+    # candidates (up-sets of the dominance order) of every RSU small enough to enumerate
+    cands: dict[int, np.ndarray] = {}
+    for g in range(n_srv):
+        k = int(sizes[g])
+        if chain[g] and k * (k + 1) <= ENUMERATE_MAX_PAIRS:
+            cands[g] = np.arange(k)[None, :] < np.arange(k + 1)[:, None]  # top t offload
+        elif not chain[g] and k <= ENUMERATE_MAX_K_PARTIAL:
+            ups_sets = _upsets(_dominance(p, order[starts[g] : starts[g] + k]))
+            if ups_sets.size <= ENUMERATE_MAX_PAIRS:
+                cands[g] = ups_sets
+    enum = np.zeros(n_srv, bool)
+    enum[list(cands)] = True
+    if cands:
+        _enumerate(p, order, starts, cands, best, offload)
         lower[enum] = best[enum]
-        nodes += int(np.sum(sizes[enum] + 1))  # every candidate is a leaf evaluated
+        nodes += sum(len(c) for c in cands.values())  # every candidate is a leaf evaluated
     others = np.flatnonzero(~enum)
     if others.size:
         extra, closed = _branch_and_bound(
@@ -395,12 +395,22 @@ def optimal_split(
 _BATCH_PAIRS = 2_000_000
 
 
-def _enumerate_chains(p, order, grp, starts, sizes, rsus, best, offload) -> None:
-    """Exact minimum over the k + 1 threshold sets of every chain-ordered RSU in ``rsus``.
+def _upsets(dominates: np.ndarray) -> np.ndarray:
+    """Every up-set of a dominance order on k vehicles, as rows of a (count, k) offload mask."""
+    k = len(dominates)
+    masks = ((np.arange(2**k)[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)
+    # j offloads while some i dominating j does not: not an up-set
+    blocked = (~masks).astype(np.int64) @ dominates.astype(np.int64) > 0
+    return masks[~np.any(masks & blocked, axis=1)]
 
-    Candidate t of an RSU offloads its t most dominant vehicles (t = k: all offload, shares
-    sum to F_m exactly; t < k: the local vehicles absorb the leftover). Fills ``best`` and
-    ``offload`` (indexed like ``order``) for those RSUs.
+
+def _enumerate(p, order, starts, cands: dict[int, np.ndarray], best, offload) -> None:
+    """Exact minimum over the given candidate offload sets of each RSU (leaf values, §5).
+
+    ``cands[g]`` is a (count, k) boolean array over RSU g's vehicles in ``order``; the
+    all-offload row is evaluated with the equality split, the others with the inequality.
+    All candidates of all RSUs go through one vectorised multiplier search (in batches).
+    Fills ``best`` and ``offload`` (indexed like ``order``) for those RSUs.
     """
     batch: list[int] = []
     pairs = 0
@@ -408,33 +418,31 @@ def _enumerate_chains(p, order, grp, starts, sizes, rsus, best, offload) -> None
     def flush() -> None:
         if not batch:
             return
-        ks = sizes[batch]
-        n_cand = ks + 1
-        cand_group = np.repeat(np.arange(int(np.sum(n_cand))), np.repeat(ks, n_cand))
-        # members of each candidate, and their rank within their RSU
+        counts = np.array([len(cands[g]) for g in batch])
+        ks = np.array([cands[g].shape[1] for g in batch])
+        n_groups = int(np.sum(counts))
+        group = np.repeat(np.arange(n_groups), np.repeat(ks, counts))
         member_pos = np.concatenate(
             [
-                np.tile(np.arange(starts[g], starts[g] + k), k + 1)
-                for g, k in zip(batch, ks, strict=True)
+                np.tile(np.arange(starts[g], starts[g] + k), c)
+                for g, k, c in zip(batch, ks, counts, strict=True)
             ]
         )
-        rank = member_pos - np.repeat(starts[batch], ks * n_cand)
-        t = np.concatenate([np.repeat(np.arange(k + 1), k) for k in ks])
-        values = p.leaf_values(order[member_pos], cand_group, rank < t, int(np.sum(n_cand)))
-        first = np.r_[0, np.cumsum(n_cand)[:-1]]
-        for g, k, f0 in zip(batch, ks, first, strict=True):
-            tbest = int(np.argmin(values[f0 : f0 + k + 1]))
-            best[g] = values[f0 + tbest]
-            offload[starts[g] : starts[g] + k] = np.arange(k) < tbest
+        mask = np.concatenate([cands[g].reshape(-1) for g in batch])
+        values = p.leaf_values(order[member_pos], group, mask, n_groups)
+        first = np.r_[0, np.cumsum(counts)[:-1]]
+        for g, k, c, f0 in zip(batch, ks, counts, first, strict=True):
+            i = int(np.argmin(values[f0 : f0 + c]))
+            best[g] = values[f0 + i]
+            offload[starts[g] : starts[g] + k] = cands[g][i]
         batch.clear()
 
-    for g in rsus:
-        k = int(sizes[g])
-        if batch and pairs + k * (k + 1) > _BATCH_PAIRS:
+    for g, c in cands.items():
+        if batch and pairs + c.size > _BATCH_PAIRS:
             flush()
             pairs = 0
-        batch.append(int(g))
-        pairs += k * (k + 1)
+        batch.append(g)
+        pairs += c.size
     flush()
 
 
