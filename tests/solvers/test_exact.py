@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 
@@ -120,17 +121,40 @@ def test_brute_force_three_layers_six_vehicles(omega_t):
     assert optimal_split(inst, s).value == pytest.approx(best, rel=1e-9)
 
 
+@functools.lru_cache
+def _extreme_instance(kind: str) -> Instance:
+    if kind == "identical":
+        return generate_instance(seed=6, vehicles=8, rsus=2)
+    if kind == "hetero":
+        return hetero(6, vehicles=8, rsus=2)
+    return hetero(3, vehicles=10, rsus=1)  # "crowded"
+
+
+@functools.lru_cache
+def _extreme_brute_force(kind: str, omega_t: float) -> float:
+    """Brute-force minimum over alpha in {1, Upsilon}^N, computed once per (instance, omega_t)."""
+    inst = _extreme_instance(kind)
+    return brute_force(inst, SolveSettings(omega_t=omega_t), (1, inst.layers))[0]
+
+
+def _force_search(monkeypatch):
+    """Send every RSU to the branch and bound instead of the enumeration of its up-sets."""
+    import llmv2x.solvers.exact as exact_module
+
+    monkeypatch.setattr(exact_module, "ENUMERATE_MAX_PAIRS", 0)
+    monkeypatch.setattr(exact_module, "ENUMERATE_MAX_K_PARTIAL", 0)
+
+
 @pytest.mark.parametrize("omega_t", OMEGAS)
-@pytest.mark.parametrize("kind", ["identical", "hetero"])
-def test_brute_force_over_extreme_alpha_32_layers(omega_t, kind):
-    """All 2^8 alpha in {1, 32}^8 (both search paths: chain enumeration and branch and bound)."""
-    inst = (
-        generate_instance(seed=6, vehicles=8, rsus=2)
-        if kind == "identical"
-        else hetero(6, vehicles=8, rsus=2)
-    )
+@pytest.mark.parametrize("kind", ["identical", "hetero", "identical-search", "hetero-search"])
+def test_brute_force_over_extreme_alpha_32_layers(monkeypatch, omega_t, kind):
+    """All 2^8 alpha in {1, 32}^8, through both paths: enumeration (chain or up-sets of a
+    partial order) and the branch and bound."""
+    if kind.endswith("search"):
+        _force_search(monkeypatch)
+    inst = _extreme_instance(kind.split("-")[0])
     s = SolveSettings(omega_t=omega_t)
-    best, _ = brute_force(inst, s, (1, inst.layers))
+    best = _extreme_brute_force(kind.split("-")[0], omega_t)
     sol = optimal_split(inst, s)
     assert sol.certified
     assert sol.value == pytest.approx(best, rel=1e-9)
@@ -139,11 +163,14 @@ def test_brute_force_over_extreme_alpha_32_layers(omega_t, kind):
 
 
 @pytest.mark.parametrize("omega_t", (0.5, 1.0))
-def test_crowded_rsus_match_brute_force(omega_t):
-    """One RSU with 10 heterogeneous vehicles: all 1024 subsets against branch and bound."""
-    inst = hetero(3, vehicles=10, rsus=1)
+@pytest.mark.parametrize("path", ["enumerate", "search"])
+def test_crowded_rsus_match_brute_force(monkeypatch, omega_t, path):
+    """One RSU with 10 heterogeneous vehicles: all 1024 subsets against both paths."""
+    if path == "search":
+        _force_search(monkeypatch)
+    inst = _extreme_instance("crowded")
     s = SolveSettings(omega_t=omega_t)
-    best, _ = brute_force(inst, s, (1, inst.layers))
+    best = _extreme_brute_force("crowded", omega_t)
     sol = optimal_split(inst, s)
     assert sol.certified
     assert sol.value == pytest.approx(best, rel=1e-9)
