@@ -71,6 +71,7 @@ def reproduce(
     dask_workers: int | None = None,
     omega_t: Sequence[float] = OMEGA_T_GRID,
     methods: Sequence[str] = PAPER_METHODS,
+    scenario: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Run the sets' sweeps and write their figures, data and claims tables.
@@ -83,6 +84,8 @@ def reproduce(
     workers, dask_scheduler, dask_workers : executor, as in :func:`run_study`.
     omega_t : weights of time.
     methods : methods to solve and draw.
+    scenario : further scenario overrides for every set (e.g. ``vehicles=6``); a set's own
+        overrides (the noise of ``noise174``) take precedence.
     progress : show a progress bar on a terminal.
 
     Returns
@@ -99,7 +102,8 @@ def reproduce(
     for name in names:
         spec = SETS[name]
         t0 = time.perf_counter()
-        study = paper_study(seeds, omega_t, methods, spec.objective, prefix=name, **spec.scenario)
+        overrides = {**(scenario or {}), **spec.scenario}
+        study = paper_study(seeds, omega_t, methods, spec.objective, prefix=name, **overrides)
         folder = out / name
         table = run_study(
             study,

@@ -380,16 +380,16 @@ def tidy(rows: Iterable[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     df["omega_t"] = df["omega_t"].round(12)
     df["seed"] = df["seed"].astype(np.int64)
     for col in _STR_COLUMNS:
-        df[col] = df[col].fillna("").astype(str)
+        df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     return df.sort_values(list(KEY), kind="stable").reset_index(drop=True)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """A saved study table (CSV), floats read back exactly."""
+    # pandas 3 reads floats back exactly by default and deprecates the option
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
     try:
-        df = pd.read_csv(
-            path, float_precision="round_trip", keep_default_na=False, na_values=["", "nan"]
-        )
+        df = pd.read_csv(path, keep_default_na=False, na_values=["", "nan"], **exact)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise LlmV2xError(f"{path}: cannot read the study table: {exc}") from None
     missing = [c for c in COLUMNS if c not in df.columns]
