@@ -54,7 +54,6 @@ GRID_POINTS = 96
 GRID_DECADES = 12.0
 #: Prices per RSU once a branch and bound starts (same range, finer: the bound is tighter).
 SEARCH_GRID_POINTS = 385
-EVAL_INTERNAL = True
 #: An RSU is enumerated when its up-sets times its vehicles stay below this (a chain of k
 #: vehicles has k + 1 up-sets, so chains up to k = 64); larger ones are searched.
 ENUMERATE_MAX_PAIRS = 4160
@@ -166,7 +165,6 @@ class _RsuSearch:
     f_max: float
     best_value: float
     best_offload: np.ndarray
-    dominates: np.ndarray | None = None  # (k, k): [i, j] True when i > j (see _dominance)
     bound: float = -np.inf
     nodes: int = 1
     closed: bool = False
@@ -250,7 +248,7 @@ def _fix(state: np.ndarray, n: int, local: bool, dominates: np.ndarray) -> np.nd
 def _search(p: _Problem, rs: _RsuSearch, deadline: float | None) -> None:
     """Depth-first branch and bound over S for one RSU (S empty was evaluated already)."""
     k = len(rs.idx)
-    dom = _dominance(p, rs.idx) if rs.dominates is None else rs.dominates
+    dom = _dominance(p, rs.idx)
     top = float(rs.sigma[-1])
     frac = np.concatenate([[0.0], np.logspace(-GRID_DECADES, 0.0, SEARCH_GRID_POINTS - 1)])
     rs.sigma = top * frac
@@ -275,7 +273,7 @@ def _search(p: _Problem, rs: _RsuSearch, deadline: float | None) -> None:
         if not np.any(choice == 1):
             choice[und[np.argmin(rs.loc[und, j] - rs.off[und, j])]] = 1
         key = choice.tobytes()
-        if (und.size == 0 or EVAL_INTERNAL) and key not in seen:
+        if key not in seen:
             offload = choice == 0
             val = float(p.leaf_values(rs.idx, np.zeros(k, int), offload, 1)[0])
             seen[key] = val
