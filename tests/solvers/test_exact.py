@@ -410,7 +410,7 @@ def test_heterogeneous_instances_exercise_the_branch_and_bound():
 @pytest.mark.parametrize("omega_t", (0.2, 0.6, 1.0))
 def test_long_chain_search_agrees_with_enumeration(monkeypatch, omega_t):
     """An RSU with 80 identical-hardware vehicles: the branch and bound (used above
-    ENUMERATE_MAX_K) and the enumeration of all 81 threshold sets give the same optimum."""
+    ENUMERATE_MAX_PAIRS) and the enumeration of all 81 threshold sets give the same optimum."""
     import llmv2x.solvers.exact as exact_module
 
     inst = generate_instance(seed=3, vehicles=80, rsus=1)
