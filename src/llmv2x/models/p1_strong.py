@@ -247,8 +247,31 @@ def build_p1_strong(
         def vehicle_expr(_m, n):
             return _m.alpha[n] * lv[n]
 
+        # (Upsilon - 1)(1 - z) layer, linearised exactly: z is binary and layer <= its bound
+        lr_lo, lr_hi = bd.layer_rsu_lo, bd.layer_rsu_hi
+        m.rsu_cost_t = pyo.Var(
+            m.N,
+            bounds=lambda _m, n: (0.0, (ups - 1) * float(lr_hi[n])),
+            doc="(9) epigraph of (Upsilon - 1)(1 - all_local) layer_cost_rsu",
+        )
+        m.rsu_cost_on = pyo.Constraint(
+            m.N,
+            rule=lambda _m, n: (
+                _m.rsu_cost_t[n]
+                >= (ups - 1) * (_m.layer_cost_rsu[n] - float(lr_hi[n]) * _m.all_local[n])
+            ),
+            doc="(9) offloading vehicle: at least (Upsilon - 1) layer_cost_rsu",
+        )
+        m.rsu_cost_floor = pyo.Constraint(
+            m.N,
+            rule=lambda _m, n: (
+                _m.rsu_cost_t[n] >= (ups - 1) * float(lr_lo[n]) * (1 - _m.all_local[n])
+            ),
+            doc="(9) offloading vehicle: at least (Upsilon - 1) times the layer-cost bound",
+        )
+
         def rsu_expr(_m, n):
-            return (ups - 1) * (1 - _m.all_local[n]) * _m.layer_cost_rsu[n]
+            return _m.rsu_cost_t[n]
     else:
         _declare_layer_epigraph(m, inst, w, bd, "vehicle", assoc)
 
@@ -457,7 +480,9 @@ def lift(
             (m.comm_t[n], comm[n]),
         ]
         if hasattr(m, "all_local"):
-            values.append((m.all_local[n], float(alloc.alpha[n] >= inst.layers)))
+            local = float(alloc.alpha[n] >= inst.layers)
+            values.append((m.all_local[n], local))
+            values.append((m.rsu_cost_t[n], (inst.layers - 1) * (1 - local) * layer_r[n]))
         if hasattr(m, "inv_f_vehicle"):
             values += [
                 (m.inv_f_vehicle[n], HZ_PER_GHZ / f_v[n]),
