@@ -235,7 +235,12 @@ class GurobiMINLPBackend:
             return n_pyomo, 0, True
         from pyomo.contrib.solver.solvers.gurobi.gurobi_direct_minlp import GurobiMINLPWriter
 
-        grb, *_ = GurobiMINLPWriter().write(model)
+        from pyomo.common.tee import capture_output
+
+        # the writer makes a model in Gurobi's default environment, whose licence banner
+        # would land on the CLI's stdout
+        with capture_output(capture_fd=True):
+            grb, *_ = GurobiMINLPWriter().write(model)
         try:
             grb.update()
             nonlinear = grb.NumGenConstrs + grb.NumQConstrs + grb.NumQNZs > 0
