@@ -111,7 +111,18 @@ class MindtPyBackend:
             status,
             has_point,
             bound=None,
-            message=f"MindtPy {native}; its reported bound is not valid on a nonconvex model",
+            message=(
+                f"MindtPy {native}; its own bound {_number(res.problem.lower_bound)} is not a "
+                "valid bound on a nonconvex model and is not reported"
+            ),
             native_status=native,
             iterations=int(iterations),
         )
+
+
+def _number(x: Any) -> str:
+    """A float for a message, ``none`` when missing."""
+    try:
+        return f"{float(x):.10g}"
+    except (TypeError, ValueError):
+        return "none"
