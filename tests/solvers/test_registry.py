@@ -270,7 +270,19 @@ def test_minlp_never_passes_on_a_local_solver_bound(fake, tiny):
 def test_minlp_time_limit_without_a_point(fake, tiny):
     fake(FakeMinlp(outcome=BackendOutcome("time_limit", False, message="no incumbent"), point=None))
     res = solve_minlp(tiny, _settings())
-    assert res.status == "time_limit" and res.allocation is None
+    assert res.status == "time_limit" and res.allocation is None and res.lower_bound is None
+
+
+def test_minlp_time_limit_without_a_point_keeps_a_global_bound(fake, tiny):
+    fake(FakeMinlp(outcome=BackendOutcome("time_limit", False, bound=1.0), point=None))
+    res = solve_minlp(tiny, _settings())
+    assert res.status == "time_limit" and res.allocation is None and res.lower_bound == 1.0
+
+
+def test_minlp_time_limit_without_a_point_drops_an_impossible_bound(fake, tiny):
+    fake(FakeMinlp(outcome=BackendOutcome("time_limit", False, bound=1e12), point=None))
+    res = solve_minlp(tiny, _settings())
+    assert res.lower_bound is None and "bound dropped" in res.message
 
 
 # ----- command line ---------------------------------------------------------------------

@@ -91,7 +91,7 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
     solvers = {"minlp": backend.version(), "formulation": formulation}
     time_limit = DEFAULT_TIME_LIMIT_S if settings.time_limit is None else settings.time_limit
 
-    def fail(status: str, message: str, iterations: int = 0) -> Result:
+    def fail(status: str, message: str, iterations: int = 0, bound: float | None = None) -> Result:
         return make_result(
             instance,
             settings,
@@ -99,6 +99,7 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
             None,
             status,
             time.perf_counter() - t0,
+            lower_bound=bound,
             solvers=solvers,
             iterations=iterations,
             message=message,
@@ -128,7 +129,13 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
                 out.iterations,
             )
         status = "time_limit" if out.status == "time_limit" else "error"
-        return fail(status, f"{backend.name}: {out.message}", out.iterations)
+        bound = out.bound if getattr(backend, "global_solver", False) else None
+        message = f"{backend.name}: {out.message}"
+        if bound is not None and status == "time_limit":
+            # no incumbent, but the proven bound is still worth reporting (checked first)
+            known = _reference_objective(instance, settings)
+            bound, _, message = _reconcile(bound, known, known, status, message)
+        return fail(status, message, out.iterations, bound if status == "time_limit" else None)
     raw = allocation_from_model(instance, model)
     if not all(np.all(np.isfinite(a)) for a in (raw.alpha, raw.p_w, raw.b_hz)):
         return fail("error", f"{backend.name}: incumbent has missing values", out.iterations)
