@@ -13,7 +13,8 @@ tighter relaxation. Two layers, each proven in docs/minlp.md:
 2. *Valid for at least one optimal point* (``reductions``, on by default): the vehicle
    frequency fixed at its closed-form optimum; p = p_min under the ``paper`` objective;
    alpha_n in {1, Upsilon} (the compute part is concave in alpha) through a binary
-   ``all_local``; and tangent cuts of the (then convex) transmit cost in b.
+   ``all_local``, with the RSU term (Upsilon - 1)(1 - all_local) * layer cost linearised
+   exactly (``rsu_cost_t``); and tangent cuts of the (then convex) transmit cost in b.
 
 Both layers keep the optimal value of P1, so a solver's dual bound on this model is a valid
 lower bound for P1 and its incumbent is feasible for P1.
@@ -45,7 +46,7 @@ LN2 = float(np.log(2.0))
 
 @dataclass(frozen=True)
 class StrongBounds:
-    """Per-vehicle bounds derived from the data (docs/minlp.md, "Bounds and proofs").
+    """Per-vehicle bounds derived from the data (docs/minlp.md, layer 1, B1-B4).
 
     All arrays have one entry per vehicle, in SI units (Hz, bit/s, cost units of eq. (10)).
     """
