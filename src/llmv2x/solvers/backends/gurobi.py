@@ -233,9 +233,8 @@ class GurobiMINLPBackend:
         n_pyomo = sum(1 for _ in model.component_data_objects(pyo.Var, active=True))
         if n_pyomo > LICENCE_MAX_NONLINEAR_VARS:
             return n_pyomo, 0, True
-        from pyomo.contrib.solver.solvers.gurobi.gurobi_direct_minlp import GurobiMINLPWriter
-
         from pyomo.common.tee import capture_output
+        from pyomo.contrib.solver.solvers.gurobi.gurobi_direct_minlp import GurobiMINLPWriter
 
         # the writer makes a model in Gurobi's default environment, whose licence banner
         # would land on the CLI's stdout
