@@ -231,8 +231,11 @@ class GurobiMINLPBackend:
         import pyomo.environ as pyo
 
         n_pyomo = sum(1 for _ in model.component_data_objects(pyo.Var, active=True))
-        if n_pyomo > LICENCE_MAX_NONLINEAR_VARS:
-            return n_pyomo, 0, True
+        parts = [c.body for c in model.component_data_objects(pyo.Constraint, active=True)]
+        parts += [o.expr for o in model.component_data_objects(pyo.Objective, active=True)]
+        nonlinear_pyomo = any(_degree(e) not in (0, 1) for e in parts)
+        if (nonlinear_pyomo and n_pyomo > LICENCE_MAX_NONLINEAR_VARS) or n_pyomo > LICENCE_MAX_VARS:
+            return n_pyomo, len(parts) - 1, nonlinear_pyomo
         from pyomo.common.tee import capture_output
         from pyomo.contrib.solver.solvers.gurobi.gurobi_direct_minlp import GurobiMINLPWriter
 
@@ -292,3 +295,12 @@ class GurobiMINLPBackend:
                 return BackendOutcome("error", False, message=f"licence-limited: {exc}")
             return BackendOutcome("error", False, message=f"GurobiError {exc.errno}: {exc}")
         return contrib_outcome(self.status_key, res)
+
+
+def _degree(expr: Any) -> int | None:
+    """Polynomial degree of a Pyomo expression (None for a non-polynomial one)."""
+    from pyomo.core.expr.numvalue import is_constant
+
+    if is_constant(expr):
+        return 0
+    return expr.polynomial_degree()
