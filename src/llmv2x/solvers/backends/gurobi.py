@@ -226,11 +226,12 @@ class GurobiMINLPBackend:
     def model_size(self, model: Any) -> tuple[int, int, bool]:
         """(variables, constraints, nonlinear?) of the Gurobi model Pyomo would write.
 
-        A model whose Pyomo variable count alone exceeds the limits is not written at all.
+        A model whose free Pyomo variables alone exceed the limits is not written at all.
         """
         import pyomo.environ as pyo
 
-        n_pyomo = sum(1 for _ in model.component_data_objects(pyo.Var, active=True))
+        # fixed variables become constants in the Gurobi model
+        n_pyomo = sum(1 for v in model.component_data_objects(pyo.Var, active=True) if not v.fixed)
         parts = [c.body for c in model.component_data_objects(pyo.Constraint, active=True)]
         parts += [o.expr for o in model.component_data_objects(pyo.Objective, active=True)]
         nonlinear_pyomo = any(_degree(e) not in (0, 1) for e in parts)
