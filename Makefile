@@ -42,6 +42,7 @@ $(VENV)/.pynumero: $(STAMP)
 
 demo: setup
 	$(VENV)/bin/llmv2x demo
+	$(VENV)/bin/llmv2x reproduce -o out/figures --seeds 10 --sets paper
 
 lint: setup
 	$(VENV)/bin/ruff check .
