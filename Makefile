@@ -8,7 +8,7 @@ APT_PKGS := coinor-libipopt-dev libmumps-seq-dev liblapack-dev libblas-dev pkg-c
 ASL_INC := /usr/include/ampl-netlib-solvers
 STAMP := $(VENV)/.llmv2x-installed
 
-.PHONY: setup sysdeps demo test lint format bench instances clean
+.PHONY: setup sysdeps demo test lint format docs bench instances clean
 
 setup: sysdeps $(STAMP) $(VENV)/.pynumero
 
@@ -52,7 +52,11 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup lint
+# The documentation site, warnings as errors (broken links, stale API names), into site/.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+test: setup lint docs
 	$(PY) -m pytest -q
 
 instances: setup
@@ -63,4 +67,4 @@ bench: setup
 	$(PY) benchmarks/ao.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build site *.egg-info src/*.egg-info

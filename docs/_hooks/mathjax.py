@@ -4,7 +4,11 @@ The site then renders maths without a network: ``mkdocs build`` fetches nothing 
 opened from ``site/`` (or served on 127.0.0.1) typesets with local files. The hook also
 removes the MathJax 2 loader that mkdocs-jupyter's nbconvert template puts into the tutorial
 page (it points at a CDN and would fight MathJax 3); the site-wide configuration below
-typesets the notebook's Markdown cells as well.
+typesets the notebook's Markdown cells as well (``$...$`` there; arithmatex has already turned
+every Markdown page's maths into ``\\(...\\)``, and code is never searched). Notebook pages
+hide the left navigation so that code cells get the width of a screen, and their links to
+other pages (``algorithms.md#...``, right in Jupyter and on GitHub) are rewritten to the
+site's URLs, which mkdocs-jupyter leaves alone.
 """
 
 from __future__ import annotations
@@ -30,8 +34,7 @@ window.MathJax = {
     processEnvironments: true
   },
   options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex|jp-RenderedMarkdown"
+    ignoreHtmlClass: "tex2jax_ignore|highlight|jp-CodeCell"
   }
 };
 if (typeof document$ !== "undefined") {
@@ -47,6 +50,14 @@ if (typeof document$ !== "undefined") {
 """
 
 _NB_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+_MD_LINK = re.compile(r'href="(?![a-z]+:|/|#)([^"#]+?)\.md(#[^"]*)?"')
+
+
+def _site_link(match: re.Match) -> str:
+    """``page.md#a`` -> ``../page/#a`` (directory URLs, seen from a notebook page)."""
+    path = match.group(1)
+    path = path[: -len("index")] if path.endswith("index") else path + "/"
+    return f'href="../{path}{match.group(2) or ""}"'
 
 
 def _es5() -> Path:
@@ -66,6 +77,16 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+def on_page_context(context, page, config, nav):
+    """Notebook pages: hide the navigation sidebar (Material's ``hide`` page option)."""
+    if page.file.src_uri.endswith(".ipynb"):
+        page.meta.setdefault("hide", ["navigation"])
+    return context
+
+
 def on_post_page(output: str, page, config) -> str:
-    """Drop the notebook template's own (CDN, MathJax 2) loader."""
-    return _NB_MATHJAX.sub("", output)
+    """Drop the notebook template's own (CDN, MathJax 2) loader; fix notebook links."""
+    output = _NB_MATHJAX.sub("", output)
+    if page.file.src_uri.endswith(".ipynb"):
+        output = _MD_LINK.sub(_site_link, output)
+    return output

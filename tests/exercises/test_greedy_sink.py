@@ -34,3 +34,12 @@ def test_a_lone_vehicle_keeps_its_layers(greedy, tutorial_instance):
     # RSU 1 serves only vehicle 3: offloading would run it at the whole 1.41 GHz
     alpha = greedy.greedy_alpha(tutorial_instance, llmv2x.SolveSettings())
     assert alpha[3] == tutorial_instance.layers
+
+
+def test_one_sink_per_rsu_is_not_enough_when_time_dominates(greedy):
+    inst = llmv2x.load_instance("paper-seed0")
+    res = llmv2x.solve(inst, method="greedy", omega_t=0.9)
+    best = llmv2x.solve(inst, method="exact", omega_t=0.9)
+    assert res.objective > best.objective * 1.01
+    crowded = inst.members[0]
+    assert np.sum(best.allocation.alpha[crowded] == inst.layers) > 1
