@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from llmv2x.errors import SettingsError, SolveError
+from llmv2x.errors import SettingsError
 from llmv2x.instances.schema import Instance
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.constants import HZ_PER_GHZ
@@ -85,12 +85,15 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     obj = cost_terms(instance, alloc, settings).total
     status = "feasible"
     total_iter = 0
+    notes: list[str] = []
     x_relaxed = _x_of(alloc)
     for rnd in range(1, max_rounds + 1):
         # ---- sub-problem I: SQP on the relaxation, rounding, frequencies for integer alpha
         sq = solve_sqp(data, x_relaxed, qp, max_iter=int(opts.get("sqp_max_iter", 200)))
         if sq.status.startswith("qp_"):
-            raise SolveError(f"ao: the QP backend failed in the SQP ({sq.status})")
+            # the SQP's iterates are feasible, so its last point is still a valid start for
+            # the rounding; the failure is recorded in the trace and the result's message
+            notes.append(f"round {rnd}: SQP stopped early ({sq.status}) at a feasible point")
         x_relaxed = sq.x
         total_iter += sq.iterations
         sqp_hist.append(sq.history.assign(round=rnd))
@@ -154,7 +157,7 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
         time.perf_counter() - t0,
         solvers=versions,
         iterations=total_iter,
-        message=f"recipe {recipe}, rounding {rounding}",
+        message="; ".join([f"recipe {recipe}, rounding {rounding}", *notes]),
     )
     result.trace.update(
         {

@@ -263,7 +263,17 @@ def solve_sqp(
         lo = np.minimum(lo, 0.0)
         hi = np.maximum(hi, 0.0)
         out = session.solve(H, g, lo, hi)
+        retries = 0
+        while not out.ok and retries < 4:
+            # a QP the backend could not solve (seen: HiGHS "Solve error" on a well-posed
+            # convex QP): retry on a smaller trust region, where the model is easier
+            retries += 1
+            radius *= 0.25
+            lo = np.minimum(np.maximum(data.lb - x, -radius * span), 0.0)
+            hi = np.maximum(np.minimum(data.ub - x, radius * span), 0.0)
+            out = session.solve(H, g, lo, hi)
         if not out.ok:
+            # the iterate is feasible: stop here and say why, the caller decides what to do
             status = f"qp_{out.status}"
             break
         d = out.x
