@@ -86,6 +86,8 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     status = "feasible"
     total_iter = 0
     notes: list[str] = []
+    last_ii_key: tuple[bytes, ...] | None = None
+    last_ii_status = ""
     x_relaxed = _x_of(alloc)
     for rnd in range(1, max_rounds + 1):
         # ---- sub-problem I: SQP on the relaxation, rounding, frequencies for integer alpha
@@ -115,13 +117,31 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
                 "time_s": sq.time_s,
             }
         )
-        # ---- sub-problem II: fractional programming on (p, b)
+        # ---- sub-problem II: fractional programming on (p, b). Its problem (40) does not
+        # involve alpha or the frequencies; if block I left them as block II last saw them and
+        # block II had converged, solving it again cannot change anything
+        key = (alloc.alpha.tobytes(), alloc.f_vehicle_hz.tobytes(), alloc.f_rsu_hz.tobytes())
+        if key == last_ii_key and last_ii_status == "converged":
+            rows.append(
+                {
+                    **rows[-1],
+                    "block": "II (fractional)",
+                    "iterations": 0,
+                    "status": "skipped (input unchanged)",
+                    "time_s": 0.0,
+                    "relaxed_objective": np.nan,
+                    "kkt_residual": np.nan,
+                }
+            )
+            status = "converged"
+            break
         fp = frac.solve(
             alloc,
             max_iter=int(opts.get("fp_max_iter", 15)),
             update=str(opts.get("fp_update", "linesearch")),
         )
         total_iter += fp.iterations
+        last_ii_key, last_ii_status = key, fp.status
         fp_hist.append(fp.history.assign(round=rnd))
         cand = alloc.replace(p_w=fp.p_w, b_hz=fp.b_hz)
         if (

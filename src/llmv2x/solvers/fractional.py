@@ -188,7 +188,10 @@ class FractionalSolver:
 
         num, rate = _ratio_parts(inst, st, p, b)
         if not np.any(num > 0):
-            # omega_e = 0 under `paper`: every (p, b) costs nothing; keep the start
+            # omega_e = 0 under `paper`: every (p, b) costs nothing. Keep the start's b and
+            # break the tie in p towards p_min, the least transmit energy (and the p that
+            # every other omega_t gives under `paper`)
+            p = np.array(inst.vehicle["p_min_w"], float)
             return FractionalResult(p, b, 0.0, 0.0, 0, 0, "converged", pd.DataFrame(), 0.0)
         if prox is None:
             prox = 1e-4 if st.latency else 0.0

@@ -33,6 +33,7 @@ from llmv2x.instances.schema import Instance
 from llmv2x.models import physics
 from llmv2x.models.constants import F_RSU_FLOOR_HZ, HZ_PER_GHZ
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.qp import QPOutcome
 
 
 @dataclass(frozen=True)
@@ -155,17 +156,33 @@ class SubproblemIData:
         return sp.csc_matrix((blocks.reshape(-1), (rows, cols)), shape=(3 * n, 3 * n))
 
 
-def convexify(blocks: np.ndarray, delta_rel: float = 1e-8) -> tuple[np.ndarray, int]:
+def convexify(blocks: np.ndarray, delta_rel: float = 1e-6) -> tuple[np.ndarray, int]:
     """Eigenvalue modification of each 3x3 block: eigenvalues replaced by max(|l|, delta).
 
     Returns the modified blocks and how many blocks were changed. delta is ``delta_rel``
-    times the block's largest |eigenvalue| (at least 1e-12), so the QP stays well posed.
+    times the largest |eigenvalue| over all blocks, so no curvature is negligible next to the
+    largest one (a QP solver drops entries far below its scale, see :func:`clean_blocks`).
     """
     lam, Q = np.linalg.eigh(blocks)
-    scale = np.maximum(np.max(np.abs(lam), axis=1, keepdims=True), 1e-12)
+    scale = max(float(np.max(np.abs(lam))), 1e-300)
     new = np.maximum(np.abs(lam), delta_rel * scale)
     changed = int(np.sum(np.any(new != lam, axis=1)))
     return (Q * new[:, None, :]) @ np.transpose(Q, (0, 2, 1)), changed
+
+
+def clean_blocks(blocks: np.ndarray, drop_abs: float) -> np.ndarray:
+    """Zero entries below ``drop_abs`` (HiGHS ignores Hessian values under 1e-9), keeping each
+    block positive definite: if dropping broke a block, its diagonal is raised until the
+    Cholesky factorisation succeeds."""
+    out = np.where(np.abs(blocks) < drop_abs, 0.0, blocks)
+    out = 0.5 * (out + np.transpose(out, (0, 2, 1)))
+    for _ in range(30):
+        lam = np.linalg.eigvalsh(out)
+        bad = lam[:, 0] <= 2 * drop_abs
+        if not np.any(bad):
+            break
+        out[bad] += np.eye(3) * (4 * drop_abs - np.minimum(lam[bad, 0], 0.0))[:, None, None]
+    return out
 
 
 def check_positive_definite(blocks: np.ndarray) -> None:
@@ -195,14 +212,14 @@ def multiplier_estimate(
 
 
 def kkt_residual(data: SubproblemIData, x: np.ndarray, grad: np.ndarray, y: np.ndarray) -> float:
-    """Scaled natural KKT residual || x - clip(x - (grad - A'y), lb, ub) ||_inf / max(1, |grad|).
+    """Scaled natural KKT residual || x - clip(x - (grad - A'y), lb, ub) ||_inf / ||grad||_inf.
 
     Zero exactly at a KKT point of sub-problem I (stationarity with the equality multipliers
     y of (10e), sign conditions and complementarity of the bound multipliers).
     """
     z = grad - data.A.T @ y
     r = x - np.clip(x - z, data.lb, data.ub)
-    return float(np.max(np.abs(r)) / max(1.0, float(np.max(np.abs(grad)))))
+    return float(np.max(np.abs(r)) / max(float(np.max(np.abs(grad))), 1e-300))
 
 
 @dataclass
@@ -217,6 +234,15 @@ class SQPResult:
     status: str
     history: pd.DataFrame = field(repr=False)
     time_s: float = 0.0
+
+
+#: Hessian entries below this (after scaling the QP) are dropped before the QP backend sees them
+QP_DROP_ABS = 1e-8
+
+
+def _scaled(out: QPOutcome, qs: float) -> QPOutcome:
+    """Undo the objective scaling of a QP on its multipliers."""
+    return QPOutcome(out.status, out.x, out.y / qs, out.z / qs, out.message)
 
 
 def solve_sqp(
@@ -243,9 +269,17 @@ def solve_sqp(
     t0 = time.perf_counter()
     x = np.clip(np.asarray(x0, float), data.lb, data.ub)
     x = data.restore(x)
-    # steps satisfy A d = 0: iterates keep (10e) and restore() removes the QP's tolerance drift
-    session = qp_backend.qp_session(data.A, np.zeros(data.A.shape[0]), options or {})
+    # steps satisfy A d = 0: iterates keep (10e) and restore() removes the QP's tolerance drift.
+    # The QP is posed in u = d / span (every variable's range becomes 1): alpha spans 31
+    # layers and a frequency about 1 GHz, and HiGHS's QP solver was seen to fail on the
+    # unscaled steps.
     span = data.ub - data.lb
+    n = data.n
+    s_blk = np.stack([span[:n], span[n : 2 * n], span[2 * n :]], axis=1)
+    s_outer = s_blk[:, :, None] * s_blk[:, None, :]
+    session = qp_backend.qp_session(
+        data.A @ sp.diags(span), np.zeros(data.A.shape[0]), options or {}
+    )
     radius = radius0
     f = data.objective(x)
     y = np.zeros(data.A.shape[0])
@@ -255,36 +289,43 @@ def solve_sqp(
     it = 0
     for it in range(1, max_iter + 1):
         g = data.gradient(x)
-        blocks, n_mod = convexify(data.hessian_blocks(x))
+        blocks, n_mod = convexify(data.hessian_blocks(x) * s_outer)
+        gu = g * span
+        # scaled so the gradient has unit size (at omega_t = 0 the objective is ~1e-4 and
+        # HiGHS's absolute tolerances would swamp it); the step does not change, duals do
+        qs = 1.0 / max(float(np.max(np.abs(gu))), 1e-300)
+        blocks = clean_blocks(blocks * qs, QP_DROP_ABS)
         check_positive_definite(blocks)
         H = data.assemble(blocks)
-        lo = np.maximum(data.lb - x, -radius * span)
-        hi = np.minimum(data.ub - x, radius * span)
-        lo = np.minimum(lo, 0.0)
-        hi = np.maximum(hi, 0.0)
-        out = session.solve(H, g, lo, hi)
-        retries = 0
-        while not out.ok and retries < 4:
+        gs = np.where(np.abs(gu * qs) < 1e-13, 0.0, gu * qs)
+        out = None
+        for _attempt in range(5):
+            lo = np.maximum((data.lb - x) / span, -radius)
+            hi = np.minimum((data.ub - x) / span, radius)
+            # bounds within round-off of zero are zero (HiGHS: "excessively small bounds")
+            lo = np.where(lo > -1e-13, 0.0, np.minimum(lo, 0.0))
+            hi = np.where(hi < 1e-13, 0.0, np.maximum(hi, 0.0))
+            out = _scaled(session.solve(H, gs, lo, hi), qs)
+            if out.ok:
+                break
             # a QP the backend could not solve (seen: HiGHS "Solve error" on a well-posed
             # convex QP): retry on a smaller trust region, where the model is easier
-            retries += 1
             radius *= 0.25
-            lo = np.minimum(np.maximum(data.lb - x, -radius * span), 0.0)
-            hi = np.maximum(np.minimum(data.ub - x, radius * span), 0.0)
-            out = session.solve(H, g, lo, hi)
         if not out.ok:
             # the iterate is feasible: stop here and say why, the caller decides what to do
             status = f"qp_{out.status}"
             break
+        u = out.x
+        pred = -(gs @ u + 0.5 * u @ (H @ u)) / qs
+        out = QPOutcome(out.status, u * span, out.y, out.z / span, out.message)
         d = out.x
         y_qp = multiplier_estimate(data, x, g, out.y)
         kkt = kkt_residual(data, x, g, y_qp)
-        pred = -(g @ d + 0.5 * d @ (H @ d))
         x_new = data.restore(x + d)
         f_new = data.objective(x_new)
         ared = f - f_new
         rho = ared / pred if pred > 0 else (1.0 if abs(ared) <= 1e-15 * max(1, abs(f)) else -1.0)
-        step = float(np.max(np.abs(d) / span))
+        step = float(np.max(np.abs(u)))
         rows.append(
             {
                 "iteration": it,

@@ -91,8 +91,12 @@ class HighsQPSession:
         self.m = A.shape[0]
         h = new_highs()
         h.setOptionValue("output_flag", bool(options.get("verbose", False)))
+        # HiGHS's active-set QP solver has no iteration limit by default and was seen to
+        # cycle on a degenerate step QP; a bounded call lets the SQP shrink its region instead
+        h.setOptionValue("qp_iteration_limit", int(options.get("qp_iteration_limit", 20000)))
+        h.setOptionValue("time_limit", float(options.get("time_limit", 30.0)))
         for key, value in options.items():
-            if key in ("verbose",):
+            if key in ("verbose", "qp_iteration_limit", "time_limit"):
                 continue
             h.setOptionValue(key, value)
         lp = highspy.HighsLp()
