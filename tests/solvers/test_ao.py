@@ -155,15 +155,10 @@ def test_weights_including_the_edges(variant, omega_t):
     res = _ao("small-seed0", variant, omega_t)
     _check_verified(inst, res, variant, omega_t)
     assert res.omega_t == omega_t
-    if variant == "paper" and omega_t < 1.0:  # omega_t = 1: see the xfail test below
+    if variant == "paper":
         assert np.all(res.allocation.p_w == inst.vehicle["p_min_w"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: with omega_t = 1 the paper objective does not depend on p, and AO keeps "
-    "the start's p (midway, 10.05 W) instead of p_min (STYLE cross-check: p_n == p_min)",
-)
 def test_paper_variant_at_omega_t_one_reports_p_min():
     inst = _instance("small-seed0")
     res = _ao("small-seed0", "paper", 1.0)

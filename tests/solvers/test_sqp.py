@@ -235,11 +235,6 @@ def test_history_records_refused_steps_and_radius_changes(qp):
     assert np.max(radius) > 0.01
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: at omega_t = 0 on small-seed3 HiGHS does not return (over 60 s) from "
-    "the 19th QP (a convex QP, eigenvalues 1.8e-6..47); without a time limit AO hangs",
-)
 def test_sqp_at_omega_t_zero_does_not_stall_in_highs(qp):
     inst = _load("small-seed3")
     settings = SolveSettings(omega_t=0.0)

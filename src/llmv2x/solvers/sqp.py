@@ -156,15 +156,16 @@ class SubproblemIData:
         return sp.csc_matrix((blocks.reshape(-1), (rows, cols)), shape=(3 * n, 3 * n))
 
 
-def convexify(blocks: np.ndarray, delta_rel: float = 1e-6) -> tuple[np.ndarray, int]:
+def convexify(blocks: np.ndarray, delta_rel: float = 1e-8) -> tuple[np.ndarray, int]:
     """Eigenvalue modification of each 3x3 block: eigenvalues replaced by max(|l|, delta).
 
     Returns the modified blocks and how many blocks were changed. delta is ``delta_rel``
-    times the largest |eigenvalue| over all blocks, so no curvature is negligible next to the
-    largest one (a QP solver drops entries far below its scale, see :func:`clean_blocks`).
+    times the block's largest |eigenvalue| (at least 1e-12), so the QP stays well posed.
+    Done in the model's own variables (alpha, GHz): the result is not scale invariant, and
+    this choice keeps the SQP's path close to IPOPT's on the same relaxation.
     """
     lam, Q = np.linalg.eigh(blocks)
-    scale = max(float(np.max(np.abs(lam))), 1e-300)
+    scale = np.maximum(np.max(np.abs(lam), axis=1, keepdims=True), 1e-12)
     new = np.maximum(np.abs(lam), delta_rel * scale)
     changed = int(np.sum(np.any(new != lam, axis=1)))
     return (Q * new[:, None, :]) @ np.transpose(Q, (0, 2, 1)), changed
@@ -289,7 +290,8 @@ def solve_sqp(
     it = 0
     for it in range(1, max_iter + 1):
         g = data.gradient(x)
-        blocks, n_mod = convexify(data.hessian_blocks(x) * s_outer)
+        blocks, n_mod = convexify(data.hessian_blocks(x))
+        blocks = blocks * s_outer
         gu = g * span
         # scaled so the gradient has unit size (at omega_t = 0 the objective is ~1e-4 and
         # HiGHS's absolute tolerances would swamp it); the step does not change, duals do
