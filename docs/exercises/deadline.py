@@ -85,9 +85,7 @@ def add_deadlines(m: pyo.ConcreteModel, instance: Instance, deadline_s: np.ndarr
         )
         compute = _m.alpha[n] * t_v + (instance.layers - _m.alpha[n]) * t_r
         # in Mbit so that both sides are O(1)-O(100)
-        return (float(deadline[n]) - compute) * _m.rate_bps[n] / 1e6 >= float(
-            instance.bits[n]
-        ) / 1e6
+        return (float(deadline[n]) - compute) * _m.rate_mbps[n] >= float(instance.bits[n]) / 1e6
 
     m.deadline = pyo.Constraint(m.N, rule=rule, doc="(D) completion time <= deadline, per vehicle")
 

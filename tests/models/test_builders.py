@@ -108,7 +108,7 @@ def test_p1_values_equal_evaluator(inst, seed, omega_t, variant):
     terms = cost_terms(inst, alloc, s)
     r = rates(inst, alloc.p_w, alloc.b_hz)
     for n in range(inst.n_vehicles):
-        assert_close(pyo.value(m.rate_bps[n]), r[n])
+        assert_close(pyo.value(m.rate_mbps[n]) * 1e6, r[n])
         assert_close(pyo.value(m.comm_cost[n]), terms.comm[n])
         if terms.vehicle[n] != 0.0:
             assert_close(pyo.value(m.vehicle_cost[n]), terms.vehicle[n])
@@ -166,7 +166,7 @@ def test_subproblem2_epigraph_values_equal_evaluator(inst, seed, omega_t, varian
     comm = comm_cost(inst, omega_t, s.latency, alloc.p_w, alloc.b_hz)
     r = rates(inst, alloc.p_w, alloc.b_hz)
     for n in range(inst.n_vehicles):
-        assert_close(pyo.value(m.rate_bps[n]), r[n])
+        assert_close(pyo.value(m.rate_mbps[n]) * 1e6, r[n])
         if comm[n] != 0.0:
             assert_close(pyo.value(m.comm_cost[n]), comm[n])
         m.beta[n].set_value(float(comm[n]))

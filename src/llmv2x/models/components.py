@@ -14,7 +14,14 @@ import pyomo.environ as pyo
 
 from llmv2x.instances.schema import Instance
 from llmv2x.models import physics
-from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ, HZ_PER_GHZ, HZ_PER_MHZ
+from llmv2x.models.constants import (
+    B_FLOOR_HZ,
+    BIT_PER_MBIT,
+    F_RSU_FLOOR_HZ,
+    FLOP_PER_GFLOP,
+    HZ_PER_GHZ,
+    HZ_PER_MHZ,
+)
 from llmv2x.settings import SolveSettings
 
 
@@ -110,14 +117,19 @@ def declare_radio_params(m: pyo.ConcreteModel, inst: Instance, p_w, b_hz) -> Non
 def declare_compute_costs(m: pyo.ConcreteModel, inst: Instance, settings: SolveSettings) -> None:
     """Expressions vehicle_cost[n] (eq. (5) without transmission) and rsu_cost[n] (eq. (9))."""
     v, r, w = inst.vehicle, inst.rsu, settings.omega_t
-    psi = inst.psi
+    # The formulas are unit-agnostic: with psi in GFLOP, f in GHz and kappa in W/GHz^3 they
+    # give the same seconds and joules as in SI, and every constant the solver sees is O(1)
+    # (kappa in SI is ~1e-26, below SCIP's zero tolerance; see docs/choices.md).
+    psi = inst.psi / FLOP_PER_GFLOP
+    kappa_v = v["kappa"] * HZ_PER_GHZ**3
+    kappa_r = r["kappa"] * HZ_PER_GHZ**3
 
     def veh(_m, n):
         return _m.alpha[n] * physics.layer_cost(
             w,
             float(psi[n]),
-            _m.f_vehicle_ghz[n] * HZ_PER_GHZ,
-            float(v["kappa"][n]),
+            _m.f_vehicle_ghz[n],
+            float(kappa_v[n]),
             float(v["gpu_cores"][n]),
             float(v["flops_per_cycle"][n]),
         )
@@ -129,8 +141,8 @@ def declare_compute_costs(m: pyo.ConcreteModel, inst: Instance, settings: SolveS
             inst.layers,
             w,
             float(psi[n]),
-            _m.f_rsu_ghz[n, a] * HZ_PER_GHZ,
-            float(r["kappa"][a]),
+            _m.f_rsu_ghz[n, a],
+            float(kappa_r[a]),
             float(r["gpu_cores"][a]),
             float(r["flops_per_cycle"][a]),
         )
@@ -140,23 +152,32 @@ def declare_compute_costs(m: pyo.ConcreteModel, inst: Instance, settings: SolveS
 
 
 def rate_expr(m: pyo.ConcreteModel, inst: Instance, n: int) -> Any:
-    """Uplink rate r_n (3) in bit/s as a Pyomo expression of p_w[n] and b_mhz[n]."""
-    return physics.uplink_rate(
-        m.b_mhz[n] * HZ_PER_MHZ,
-        m.p_w[n],
-        float(inst.gain[n]),
-        inst.noise_psd_w_per_hz,
-        log=pyo.log,
-    )
+    """Uplink rate r_n (3) in Mbit/s as a Pyomo expression of p_w[n] and b_mhz[n].
+
+    Eq. (3) with b in MHz and the SNR coefficient g_n / (sigma^2 * 1 MHz) folded into one
+    O(1) constant: r/1e6 = b_mhz log2(1 + (g_n / (sigma^2 1e6)) p / b_mhz). In SI the two
+    constants (g ~ 1e-11, sigma^2 1e6 ~ 4e-11) sit below SCIP's zero tolerance.
+    """
+    snr_coeff = float(inst.gain[n]) / (inst.noise_psd_w_per_hz * HZ_PER_MHZ)
+    return physics.uplink_rate(m.b_mhz[n], m.p_w[n], snr_coeff, 1.0, log=pyo.log)
 
 
 def declare_comm_costs(m: pyo.ConcreteModel, inst: Instance, settings: SolveSettings) -> None:
-    """Expressions rate_bps[n] (3) and comm_cost[n] (omega_e E^com, + omega_t T^com if latency)."""
-    m.rate_bps = pyo.Expression(m.N, rule=lambda _m, n: rate_expr(_m, inst, n), doc="(3) bit/s")
+    """Expressions rate_mbps[n] (3) and comm_cost[n] (omega_e E^com, + omega_t T^com if latency).
+
+    The cost ratio is taken in Mbit over Mbit/s, which is the same number as bit over bit/s.
+    """
+    m.rate_mbps = pyo.Expression(
+        m.N, rule=lambda _m, n: rate_expr(_m, inst, n), doc="(3) uplink rate, Mbit/s"
+    )
     m.comm_cost = pyo.Expression(
         m.N,
         rule=lambda _m, n: physics.transmit_cost(
-            settings.omega_t, _m.p_w[n], float(inst.bits[n]), _m.rate_bps[n], settings.latency
+            settings.omega_t,
+            _m.p_w[n],
+            float(inst.bits[n]) / BIT_PER_MBIT,
+            _m.rate_mbps[n],
+            settings.latency,
         ),
         doc="(4)-(5) w_e E^com (+ w_t T^com for latency)",
     )

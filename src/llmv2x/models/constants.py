@@ -9,5 +9,8 @@ B_FLOOR_HZ = 1.0e3
 #: Pyomo variables are declared in these units so that IPOPT sees numbers near 1.
 HZ_PER_GHZ = 1.0e9
 HZ_PER_MHZ = 1.0e6
+#: The builders also take psi in GFLOP and the activations in Mbit (see components.py).
+FLOP_PER_GFLOP = 1.0e9
+BIT_PER_MBIT = 1.0e6
 #: Relative tolerance of SPEC section 1 for bounds and per-RSU sums.
 FEAS_TOL = 1.0e-9

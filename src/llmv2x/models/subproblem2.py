@@ -18,6 +18,7 @@ import pyomo.environ as pyo
 from llmv2x.instances.schema import Instance
 from llmv2x.models import components as c
 from llmv2x.models.allocation import Allocation
+from llmv2x.models.constants import BIT_PER_MBIT
 from llmv2x.settings import SolveSettings
 
 
@@ -72,7 +73,7 @@ def build_subproblem2_epigraph(
         m.N,
         rule=lambda _m, n: (
             numerator_per_bit(settings, _m.p_w[n])
-            - _m.beta[n] * _m.rate_bps[n] / float(instance.bits[n])
+            - _m.beta[n] * _m.rate_mbps[n] / (float(instance.bits[n]) / BIT_PER_MBIT)
             <= 0
         ),
         doc="(42a) N_n(p) - beta_n r_n(p, b) <= 0, per bit",
@@ -107,7 +108,7 @@ def build_subproblem2_parametric(
             m.nu[n]
             * (
                 numerator_per_bit(settings, m.p_w[n])
-                - m.beta[n] * m.rate_bps[n] / float(instance.bits[n])
+                - m.beta[n] * m.rate_mbps[n] / (float(instance.bits[n]) / BIT_PER_MBIT)
             )
             for n in m.N
         )
