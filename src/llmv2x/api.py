@@ -20,7 +20,7 @@ def solve(
 ) -> Result:
     """Solve ``instance`` (an Instance, a file or a built-in name) with ``method``.
 
-    Keyword arguments are :class:`SolveSettings` fields (``omega_t``, ``objective``,
+    Keyword arguments are ``SolveSettings`` fields (``omega_t``, ``objective``,
     ``time_limit``, ``qp_backend``, ``nlp_backend``, ``minlp_backend``, ``seed``, ...);
     unknown keywords go to ``settings.options``. The returned Result has been verified by
     the NumPy evaluator.

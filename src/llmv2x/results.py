@@ -60,7 +60,7 @@ def _number(v: Any, where: str, *, nullable: bool = False, integer: bool = False
 class Result:
     """One solve's answer; fields mirror ``llmv2x-result/1`` one to one.
 
-    Build one with :func:`make_result`, which verifies the point with the evaluator.
+    Build one with ``make_result``, which verifies the point with the evaluator.
     ``allocation`` is None only for a failed solve (status ``error``/``infeasible``/
     ``time_limit`` without an incumbent).
     """
@@ -134,7 +134,7 @@ class Result:
 
     @classmethod
     def from_dict(cls, d: Any) -> Result:
-        """Parse a SPEC section 4 dictionary (no re-verification; see :func:`evaluate`)."""
+        """Parse a SPEC section 4 dictionary (no re-verification; see ``evaluate``)."""
         if not isinstance(d, dict):
             raise ResultError("result: expected a JSON object")
         for k in FIELDS:

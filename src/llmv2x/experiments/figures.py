@@ -116,12 +116,12 @@ def aggregate(
 ) -> pd.DataFrame:
     """Mean and 95 % t-interval of each metric per method and omega_t, over seeds/instances.
 
-    Only rows from :func:`solved` count (solutions, paired across ``methods``); ``n`` says
+    Only rows from ``solved`` count (solutions, paired across ``methods``); ``n`` says
     how many rows each mean is over.
 
     Parameters
     ----------
-    df : a study table (see :mod:`llmv2x.experiments.sweep`).
+    df : a study table (see ``llmv2x.experiments.sweep``).
     metrics : columns to aggregate (``compute_energy_j`` is derived if asked for).
     methods : methods to keep, in this order; default every method in the table.
 

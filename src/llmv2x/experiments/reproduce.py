@@ -80,8 +80,8 @@ def reproduce(
     ----------
     out_dir : output folder; set ``s`` goes to ``out_dir/s``.
     seeds : K, the number of scenario draws (instances) per set.
-    sets : names from :data:`SETS`.
-    workers, dask_scheduler, dask_workers : executor, as in :func:`run_study`.
+    sets : names from ``SETS``.
+    workers, dask_scheduler, dask_workers : executor, as in ``run_study``.
     omega_t : weights of time.
     methods : methods to solve and draw.
     scenario : further scenario overrides for every set (e.g. ``vehicles=6``); a set's own

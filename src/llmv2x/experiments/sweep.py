@@ -1,6 +1,6 @@
 """Studies: instances x omega_t x methods x seeds -> one tidy table, one row per solve.
 
-A :class:`Study` lists the solves; :func:`run_study` runs them serially, on a local process
+A ``Study`` lists the solves; ``run_study`` runs them serially, on a local process
 pool (the default, all cores) or on a Dask distributed cluster, and returns the same table
 whichever it used: one row per solve, sorted by the key
 (instance, seed, method, omega_t, objective_variant), with the objective, every SPEC section 4
@@ -64,8 +64,8 @@ Key = tuple[str, int, str, float, str]
 class InstanceSpec:
     """How a worker obtains an instance: generated from a scenario seed, or JSON text.
 
-    Build one with :meth:`generated`, :meth:`from_instance` or :meth:`from_file`. The spec is
-    small and picklable; the worker turns it into an :class:`Instance` with :meth:`load`.
+    Build one with ``generated``, ``from_instance`` or ``from_file``. The spec is
+    small and picklable; the worker turns it into an ``Instance`` with ``load``.
 
     Attributes
     ----------
@@ -89,7 +89,7 @@ class InstanceSpec:
         ----------
         seed : seed of the scenario (placement, tokens, shadowing).
         name : instance name; default ``paper-seed{seed}``.
-        **scenario : fields of :class:`llmv2x.instances.ScenarioParams` to override,
+        **scenario : fields of ``llmv2x.instances.ScenarioParams`` to override,
             e.g. ``noise_dbm_per_hz=-174.0``. They are checked by the worker that builds
             the instance; an unknown field makes that solve's row an ``error``.
         """
@@ -487,7 +487,7 @@ def run_study(
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`; identical whatever the executor, except ``solve_time_s``.
+        Columns ``COLUMNS``; identical whatever the executor, except ``solve_time_s``.
     """
     from tqdm.auto import tqdm
 

@@ -63,9 +63,9 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 class Instance:
     """One problem instance: N vehicles, M RSUs, the LLM and the channel (SPEC section 3).
 
-    Arrays are read-only; build one only through :meth:`from_dict`, :meth:`from_json`,
-    :meth:`load` or :func:`llmv2x.instances.generate_instance`, which all validate.
-    To change an instance, build a new dictionary with :meth:`to_dict` and validate it again.
+    Arrays are read-only; build one only through ``from_dict``, ``from_json``,
+    ``load`` or ``llmv2x.instances.generate_instance``, which all validate.
+    To change an instance, build a new dictionary with ``to_dict`` and validate it again.
     """
 
     name: str

@@ -2,7 +2,7 @@
 
 Variables are declared in scaled units so that IPOPT sees numbers near 1: frequencies in
 GHz (``*_ghz``), bandwidth in MHz (``b_mhz``), power in W, alpha in layers. Every cost
-expression converts back to SI and calls the formula in :mod:`llmv2x.models.physics`.
+expression converts back to SI and calls the formula in ``llmv2x.models.physics``.
 """
 
 from __future__ import annotations

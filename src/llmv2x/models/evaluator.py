@@ -1,7 +1,7 @@
 """The independent NumPy evaluator: objective (10) or its latency variant, metrics, feasibility.
 
-Every solution a method returns passes through :func:`evaluate` before it is reported.
-It uses only :mod:`llmv2x.models.physics`, the same formulas as the Pyomo builders.
+Every solution a method returns passes through ``evaluate`` before it is reported.
+It uses only ``llmv2x.models.physics``, the same formulas as the Pyomo builders.
 """
 
 from __future__ import annotations

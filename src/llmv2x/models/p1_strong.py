@@ -1,7 +1,7 @@
 """A strengthened formulation of P1 (10) for spatial branch and bound (``--formulation strong``).
 
-Same decision variables as :func:`llmv2x.models.p1.build_p1` (so
-:func:`~llmv2x.models.p1.allocation_from_model` reads it), same optimal value, and a much
+Same decision variables as ``llmv2x.models.p1.build_p1`` (so
+``llmv2x.models.p1.allocation_from_model`` reads it), same optimal value, and a much
 tighter relaxation. Two layers, each proven in docs/minlp.md:
 
 1. *Valid for every feasible point* (a pure strengthening):
@@ -202,7 +202,7 @@ def build_p1_strong(
     -------
     ConcreteModel with ``alpha``, ``p_w``, ``b_mhz``, ``f_vehicle_ghz``, ``f_rsu_ghz`` as in
     P1, the epigraph variables, and ``objective`` equal to eq. (10) (or the latency variant)
-    when the epigraph variables sit on their envelopes (:func:`lift`). Every coefficient is
+    when the epigraph variables sit on their envelopes (``lift``). Every coefficient is
     pre-scaled to lie roughly in [1e-4, 1e6].
     """
     if reductions is None:

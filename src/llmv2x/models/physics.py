@@ -68,7 +68,7 @@ def layer_cost(
 def layer_cost_df(
     omega_t: Num, psi: Num, f_hz: Num, kappa: Num, cores: Num, flops_per_cycle: Num
 ) -> Num:
-    """d/df of :func:`layer_cost`: -omega_t psi/(C D f^2) + 2 omega_e kappa f psi/(C D).
+    """d/df of ``layer_cost``: -omega_t psi/(C D f^2) + 2 omega_e kappa f psi/(C D).
 
     This is the bracket of eqs. (15), (16), (22) and (23).
     """
@@ -79,7 +79,7 @@ def layer_cost_df(
 def layer_cost_d2f(
     omega_t: Num, psi: Num, f_hz: Num, kappa: Num, cores: Num, flops_per_cycle: Num
 ) -> Num:
-    """d2/df2 of :func:`layer_cost`: 2 omega_t psi/(C D f^3) + 2 omega_e kappa psi/(C D).
+    """d2/df2 of ``layer_cost``: 2 omega_t psi/(C D f^3) + 2 omega_e kappa psi/(C D).
 
     This is the bracket of eqs. (25) and (28).
     """
@@ -88,7 +88,7 @@ def layer_cost_d2f(
 
 
 def best_frequency(omega_t: Num, kappa: Num) -> Num:
-    """Unconstrained minimiser of :func:`layer_cost` in f: (omega_t / (2 omega_e kappa))^(1/3).
+    """Unconstrained minimiser of ``layer_cost`` in f: (omega_t / (2 omega_e kappa))^(1/3).
 
     Setting eq. (15) to zero (without its multiplier) gives this; it does not depend on
     psi, C, D or alpha. Callers clip it to the frequency bounds; omega_e = 0 gives +inf.

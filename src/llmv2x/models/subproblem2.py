@@ -2,8 +2,8 @@
 
 Two Pyomo forms:
 
-* :func:`build_subproblem2_epigraph`, eqs. (41)-(42): one epigraph variable per ratio;
-* :func:`build_subproblem2_parametric`, eq. (46): the convex subtractive form of Theorem 1
+* ``build_subproblem2_epigraph``, eqs. (41)-(42): one epigraph variable per ratio;
+* ``build_subproblem2_parametric``, eq. (46): the convex subtractive form of Theorem 1
   with beta and nu as mutable Params, the inner problem of Jong's method.
 
 For both objective variants the ratio of vehicle n is N_n(p)/r_n(p, b) with

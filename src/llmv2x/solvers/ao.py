@@ -1,8 +1,8 @@
 """Method ``ao``: the paper's alternating optimisation (section II-D, III).
 
-Round t: sub-problem I (11) by SQP (:mod:`llmv2x.solvers.sqp`) from the current point, alpha
-rounded (:mod:`llmv2x.solvers.rounding`) and the frequencies re-optimised for the integer
-alpha; then sub-problem II (40) by fractional programming (:mod:`llmv2x.solvers.fractional`).
+Round t: sub-problem I (11) by SQP (``llmv2x.solvers.sqp``) from the current point, alpha
+rounded (``llmv2x.solvers.rounding``) and the frequencies re-optimised for the integer
+alpha; then sub-problem II (40) by fractional programming (``llmv2x.solvers.fractional``).
 Stop when the relative change of P1's objective is below ``settings.tol`` (at least two
 rounds, so the second confirms the first). A block's new point is kept only if it does not
 raise the objective, so the sequence of objectives is monotone.
@@ -60,7 +60,7 @@ def ao_start(instance: Instance, settings: SolveSettings) -> Allocation:
 def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     """Alternating optimisation of sub-problems I (SQP) and II (fractional programming).
 
-    Returns a verified :class:`~llmv2x.results.Result` (status ``converged`` when the
+    Returns a verified ``llmv2x.results.Result`` (status ``converged`` when the
     objective settled, ``feasible`` when ``max_rounds`` ran out); ``result.trace`` holds
     the AO, SQP and fractional-programming histories as pandas DataFrames.
     """

@@ -4,7 +4,7 @@ A backend declares ``name`` (the CLI name), ``kind`` (``qp``, ``nlp`` or ``minlp
 ``available() -> Availability`` (cheap: looks for the module spec, not a licence, unless
 asked), and ``version() -> str``. Role-specific methods:
 
-* ``qp``: ``qp_session(A_eq, b_eq, options) -> QPSession`` (see :mod:`llmv2x.solvers.qp`);
+* ``qp``: ``qp_session(A_eq, b_eq, options) -> QPSession`` (see ``llmv2x.solvers.qp``);
 * ``nlp``: ``solve(model, time_limit, options, tee) -> BackendOutcome``, loading the point;
 * ``minlp``: ``solve(model, time_limit, gap, options, tee) -> BackendOutcome``.
 """

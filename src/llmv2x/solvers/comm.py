@@ -10,7 +10,7 @@ frequencies, and RSUs are independent, so it is solved RSU by RSU:
 2. phi_n is convex in b in both variants (docs/exact.md, "Communication"), so
    sum_n phi_n(b_n) subject to sum b_n = B_m is a convex separable problem with one coupling
    constraint, solved to machine precision by a multiplier search
-   (:func:`llmv2x.solvers.frequencies.solve_separable`); its Lagrangian dual value at the
+   (``llmv2x.solvers.frequencies.solve_separable``); its Lagrangian dual value at the
    multiplier found is a lower bound.
 
 Notation: k_n = g_n / sigma^2 (Hz/W), x = k_n p / b the SNR, c = omega_t k_n / (omega_e b).
@@ -173,7 +173,7 @@ def best_power(instance: Instance, settings: SolveSettings, b_hz: np.ndarray) ->
 
     Paper variant: S_n omega_e p / r_n(p) increases with p (p / ln(1 + k p / b) does), so
     p_min. Latency variant: S_n (omega_e p + omega_t) / r_n(p) is quasi-convex in p with one
-    stationary point, p = b x* / k with x* = :func:`optimal_snr` (omega_t k / (omega_e b)),
+    stationary point, p = b x* / k with x* = ``optimal_snr`` (omega_t k / (omega_e b)),
     clipped to [p_min, p_max]; omega_e = 0 gives p_max.
 
     Parameters
@@ -215,7 +215,7 @@ def optimal_comm(instance: Instance, settings: SolveSettings) -> CommSolution:
     Per served RSU m: minimise sum_n phi_n(b_n), phi_n(b) = min_{p in [p_min, p_max]}
     S_n (omega_e p + omega_t [latency]) / r_n(p, b), over b_n >= 1 kHz with sum b_n = B_m
     (10c). phi_n is convex and decreasing (proof in docs/exact.md), so the multiplier search
-    of :func:`solve_separable` finds the global optimum; the Lagrangian dual value at its
+    of ``solve_separable`` finds the global optimum; the Lagrangian dual value at its
     multipliers is returned as a lower bound. The paper variant with omega_e = 0 costs
     nothing: equal shares and p_min are returned.
 

@@ -4,10 +4,10 @@ The argument (proved in docs/exact.md, each step tested in tests/solvers/test_ex
 
 1. Objective (10) is a compute part in (alpha, f^V, f^R) plus a communication part in (p, b),
    and no constraint links the two groups, so they are minimised separately. The
-   communication part is solved globally by :func:`llmv2x.solvers.comm.optimal_comm`.
+   communication part is solved globally by ``llmv2x.solvers.comm.optimal_comm``.
 2. The best vehicle frequency does not depend on alpha (closed form); for fixed alpha each
    RSU's frequency split is a convex separable problem
-   (:mod:`llmv2x.solvers.frequencies`).
+   (``llmv2x.solvers.frequencies``).
 3. For fixed frequencies the compute part is affine in alpha, so after minimising over the
    frequencies it is concave in relaxed alpha in [1, Upsilon]^N: some optimum has every
    alpha_n in {1, Upsilon}. RSUs are independent given the association.
@@ -327,7 +327,7 @@ def optimal_split(
       vectorised multiplier search (longer chains go to the search below).
     * Other RSUs: the all-offload leaf and the Lagrangian bound of the S non-empty branch on a
       grid of prices, all RSUs at once; those not closed by it get a depth-first branch and
-      bound with dominance propagation (:func:`_search`).
+      bound with dominance propagation (``_search``).
 
     Parameters
     ----------
@@ -515,8 +515,8 @@ def _starts(group_sorted: np.ndarray) -> np.ndarray:
 def solve_exact(instance: Instance, settings: SolveSettings) -> Result:
     """Certified global optimum of P1, objective (10) or its latency variant (method ``exact``).
 
-    Combines :func:`optimal_split` (alpha in {1, Upsilon}, branch and bound per RSU, exact
-    frequency splits) with :func:`llmv2x.solvers.comm.optimal_comm` (convex bandwidth
+    Combines ``optimal_split`` (alpha in {1, Upsilon}, branch and bound per RSU, exact
+    frequency splits) with ``llmv2x.solvers.comm.optimal_comm`` (convex bandwidth
     allocation, best power). Status ``optimal`` and lower_bound = objective when every
     certificate holds; otherwise ``feasible`` (or ``time_limit``) with the proven bound.
 

@@ -8,10 +8,10 @@ For fixed alpha the compute part of objective (10) (sub-problem I's objective (1
 * RSU m contributes sum_n w_n h_m(f_nm) with w_n = (Upsilon - alpha_n) psi_n and h_m the
   per-FLOP layer cost of eqs. (7), (8); the shares are tied by sum_n f_nm = F_m (10e) and the
   1 MHz floor. That is a convex separable problem with one coupling constraint, solved here
-  by a one-dimensional search on its multiplier (:func:`solve_separable`).
+  by a one-dimensional search on its multiplier (``solve_separable``).
 
-:func:`solve_separable` is the generic engine (also used for the bandwidth in
-:mod:`llmv2x.solvers.comm`): minimise sum_i phi_i(x_i) subject to one sum per group, each
+``solve_separable`` is the generic engine (also used for the bandwidth in
+``llmv2x.solvers.comm``): minimise sum_i phi_i(x_i) subject to one sum per group, each
 phi_i convex and C^2 on [lo_i, hi_i]. The proofs are in docs/exact.md.
 """
 
@@ -103,7 +103,7 @@ def argmin_shifted(
 
 @dataclass(frozen=True)
 class SeparableSolution:
-    """Solution of :func:`solve_separable`: values per item, multiplier per group."""
+    """Solution of ``solve_separable``: values per item, multiplier per group."""
 
     x: np.ndarray
     lam: np.ndarray
@@ -274,7 +274,7 @@ def rsu_cost_derivatives(
 
 @dataclass(frozen=True)
 class FrequencySplit:
-    """Result of :func:`split_rsu_frequencies`.
+    """Result of ``split_rsu_frequencies``.
 
     Attributes
     ----------
@@ -294,7 +294,7 @@ def split_rsu_frequencies(
 
     Per RSU m: minimise sum_{n in m} w_n h_m(f_n), w_n = (Upsilon - alpha_n) psi_n, over
     f_n >= 1 MHz with sum f_n = F_m. Vehicles with w_n > 0 are solved by
-    :func:`solve_separable`. Vehicles with w_n = 0 (alpha_n = Upsilon) cost nothing at any
+    ``solve_separable``. Vehicles with w_n = 0 (alpha_n = Upsilon) cost nothing at any
     share: if the RSU has z > 0 of them, the others face the budget sum f_n <= F_m - z * floor
     (multiplier sigma >= 0) and the z absorb what is left in equal parts; with z = 0 the
     others share F_m exactly (equality, sigma of any sign). Each RSU's shares sum to F_m up
@@ -348,7 +348,7 @@ def rsu_frequency_split(
     """Optimal RSU frequency shares f_rsu_hz[n] = f_{n, association[n]} (Hz) for fixed alpha.
 
     The minimiser of Cost_m^R (eq. (9)) over (10e) and the 1 MHz floor, RSU by RSU; see
-    :func:`split_rsu_frequencies`, which also returns the multipliers.
+    ``split_rsu_frequencies``, which also returns the multipliers.
     """
     return split_rsu_frequencies(instance, settings, alpha).f_rsu_hz
 
@@ -360,7 +360,7 @@ def optimal_frequencies(
 
     For fixed alpha the objective (11) is a sum of one convex function per vehicle frequency
     and one convex separable problem per RSU, so the two parts are minimised independently
-    (:func:`best_vehicle_frequency`, :func:`rsu_frequency_split`).
+    (``best_vehicle_frequency``, ``rsu_frequency_split``).
     """
     return best_vehicle_frequency(instance, settings), rsu_frequency_split(
         instance, settings, alpha

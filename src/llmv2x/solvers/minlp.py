@@ -1,14 +1,14 @@
 """Method ``minlp``: problem P1 (10) handed whole to a MINLP backend.
 
-Steps: build P1 in the chosen formulation (``plain``: :func:`llmv2x.models.p1.build_p1`;
-``strong``: :func:`llmv2x.models.p1_strong.build_p1_strong`), give it to the backend named by
+Steps: build P1 in the chosen formulation (``plain``: ``llmv2x.models.p1.build_p1``;
+``strong``: ``llmv2x.models.p1_strong.build_p1_strong``), give it to the backend named by
 ``settings.minlp_backend`` with the time limit and gap, read the incumbent, project it back
 onto the constraints (solvers' points miss the per-RSU sums by ~1e-7 relative), and verify
 it with the evaluator. ``lower_bound`` is the solver's proven dual bound, and only from a
 global solver (``global_solver = True``: SCIP, Gurobi, Couenne, BARON); MindtPy's number is
 never passed on. Any failure of the backend becomes an ``error`` Result with one line.
 
-Settings used: ``minlp_backend``, ``time_limit`` (default :data:`DEFAULT_TIME_LIMIT_S`),
+Settings used: ``minlp_backend``, ``time_limit`` (default ``DEFAULT_TIME_LIMIT_S``),
 ``gap``, ``verbose``, and ``options``: ``formulation`` (``plain`` | ``strong``),
 ``minlp_options`` (a dict of raw options for the backend, e.g. SCIP parameters).
 """
@@ -190,7 +190,7 @@ def _reconcile(
         reference points), an upper bound on the optimum.
     status, message : the run's status and message so far.
 
-    A bound above ``known`` within :data:`BOUND_TOLERANCE` comes from the solver's
+    A bound above ``known`` within ``BOUND_TOLERANCE`` comes from the solver's
     feasibility tolerance and is lowered; a larger excess proves the bound wrong for P1 as
     evaluated, and it is dropped (status at most ``feasible``). ``optimal`` stays only if the
     incumbent's verified objective and the bound still agree within the closed gap.

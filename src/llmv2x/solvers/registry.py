@@ -7,7 +7,7 @@ native libraries, so ``llmv2x solvers`` is cheap and a missing optional solver o
 to the run that needs it.
 
 A user's choice is honoured or refused with the backend's reason and fix; it is never
-swapped for another backend (:func:`get_backend`). To add a backend, see docs/solvers.md.
+swapped for another backend (``get_backend``). To add a backend, see docs/solvers.md.
 """
 
 from __future__ import annotations

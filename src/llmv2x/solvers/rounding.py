@@ -4,7 +4,7 @@ Two strategies:
 
 * ``nearest`` - the paper's recipe: alpha_n rounded to the nearest integer, then the
   frequencies re-optimised for that fixed alpha (a convex problem, solved exactly by
-  :func:`llmv2x.solvers.frequencies.optimal_frequencies`);
+  ``llmv2x.solvers.frequencies.optimal_frequencies``);
 * ``vertex`` (default) - uses what the problem's structure says about which alpha can be
   optimal: once frequencies are optimised, the compute part is concave in alpha (a minimum
   of functions affine in alpha), so along every coordinate its minimum over [1, Upsilon] is at

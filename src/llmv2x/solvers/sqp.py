@@ -261,7 +261,7 @@ def solve_sqp(
 
     Parameters
     ----------
-    data : the sub-problem's vectors (:class:`SubproblemIData`).
+    data : the sub-problem's vectors (``SubproblemIData``).
     x0 : starting point in the SQP's variable order.
     qp_backend : a QP-role backend (``qp_session(A, b, options)``).
     max_iter, kkt_tol, step_tol : termination (iterations, scaled KKT residual, step size).

@@ -10,7 +10,7 @@ Native codes are the names of Pyomo's termination conditions:
 ``pyomo.contrib.solver.common.results.TerminationCondition`` for the ``scip_direct`` and
 ``gurobi_direct_minlp`` interfaces, ``pyomo.opt.TerminationCondition`` for the older
 interfaces (``cyipopt``, ``ipopt``, ``mindtpy``, AMPL solvers). QP backends map onto the QP
-outcome vocabulary of :mod:`llmv2x.solvers.qp` (``optimal`` means "KKT point of a convex
+outcome vocabulary of ``llmv2x.solvers.qp`` (``optimal`` means "KKT point of a convex
 QP", which is the QP's global optimum), not onto the SPEC statuses.
 """
 
@@ -29,7 +29,7 @@ GAP_CLOSED = 1e-6
 # ----- MINLP role -------------------------------------------------------------------------
 
 #: Global solvers through pyomo.contrib.solver (scip_direct, gurobi_direct_minlp).
-#: ``optimal`` is further conditioned on the gap being closed (see :func:`minlp_status`).
+#: ``optimal`` is further conditioned on the gap being closed (see ``minlp_status``).
 GLOBAL_CONTRIB = {
     "convergenceCriteriaSatisfied": "optimal",
     "maxTimeLimit": "time_limit",
@@ -180,7 +180,7 @@ def map_status(key: str, native: object, *, has_point: bool) -> str:
 
     Parameters
     ----------
-    key : "kind:name", a key of :data:`STATUS_MAPS`.
+    key : "kind:name", a key of ``STATUS_MAPS``.
     native : the backend's termination condition (enum or name).
     has_point : whether the backend produced a point; without one, ``converged`` and
         ``feasible`` degrade to ``error`` (``time_limit`` stays: it is what happened).
@@ -205,7 +205,7 @@ def minlp_status(
     """SPEC status of a MINLP run: ``optimal`` only from a global solver with the gap closed.
 
     A global solver that stops on its own gap criterion with a relative gap above
-    :data:`GAP_CLOSED` (a user's looser ``gap``) is reported ``feasible``, with its bound.
+    ``GAP_CLOSED`` (a user's looser ``gap``) is reported ``feasible``, with its bound.
     """
     status = map_status(key, native, has_point=has_point)
     if status == "optimal" and not gap_closed(incumbent, bound):

@@ -30,7 +30,7 @@ class AmplMINLPBackend:
 
     @property
     def status_key(self) -> str:
-        """Key of this backend's map in :data:`llmv2x.solvers.status.STATUS_MAPS`."""
+        """Key of this backend's map in ``llmv2x.solvers.status.STATUS_MAPS``."""
         return f"minlp:{self.name}"
 
     def available(self) -> Availability:
@@ -71,8 +71,8 @@ class AmplMINLPBackend:
         Parameters
         ----------
         model : Pyomo MINLP.
-        time_limit : seconds, translated by :meth:`native_options`.
-        gap : relative gap, translated by :meth:`native_options`.
+        time_limit : seconds, translated by ``native_options``.
+        gap : relative gap, translated by ``native_options``.
         options : raw solver options, passed through.
         tee : show the solver's log.
         """

@@ -131,7 +131,7 @@ class GurobiQPSession:
     """min 1/2 x'Hx + g'x s.t. A x = b, lb <= x <= ub; Pi gives y and RC gives z.
 
     For a QP Gurobi's reduced cost is ``RC = H x + g - A^T Pi``, which is exactly the ``z``
-    of :mod:`llmv2x.solvers.qp` with ``y = Pi``. ``options``: ``verbose``, ``time_limit``,
+    of ``llmv2x.solvers.qp`` with ``y = Pi``. ``options``: ``verbose``, ``time_limit``,
     ``tol`` (barrier and feasibility tolerances) or raw Gurobi parameters.
     """
 

@@ -3,7 +3,7 @@
 One ``highspy.Highs`` object is kept per SQP run: the equality rows are passed once and each
 iteration only changes the Hessian, the gradient and the bounds (a persistent session).
 HiGHS checks only the signs of a QP's diagonal, so the SQP verifies positive definiteness
-itself before calling :meth:`HighsQPSession.solve`.
+itself before calling ``HighsQPSession.solve``.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@
 * ``qp:ipopt`` -- a convex QP written as a small Pyomo model and solved by cyipopt, rebuilt
   per call. Multipliers come from IPOPT itself: the equality duals through the ``dual``
   Suffix and the bound multipliers through the ``ipopt_zL_out``/``ipopt_zU_out`` Suffixes,
-  converted to the convention of :mod:`llmv2x.solvers.qp` (``H x + g = A^T y + z``).
+  converted to the convention of ``llmv2x.solvers.qp`` (``H x + g = A^T y + z``).
 
-IPOPT is a local method: its "optimal" is ``converged`` (see :mod:`llmv2x.solvers.status`).
+IPOPT is a local method: its "optimal" is ``converged`` (see ``llmv2x.solvers.status``).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class IpoptQPBackend:
     def qp_session(
         self, A_eq: sp.spmatrix, b_eq: np.ndarray, options: dict[str, Any] | None = None
     ) -> IpoptQPSession:
-        """A QP with fixed rows ``A_eq x = b_eq`` (see :class:`llmv2x.solvers.qp.QPSession`)."""
+        """A QP with fixed rows ``A_eq x = b_eq`` (see ``llmv2x.solvers.qp.QPSession``)."""
         avail = self.available()
         if not avail:
             raise BackendUnavailable(avail.describe(self.name))
@@ -225,7 +225,7 @@ class IpoptQPBackend:
 
 
 class IpoptQPSession:
-    """min 1/2 x'Hx + g'x s.t. A x = b, lb <= x <= ub, one Pyomo model per :meth:`solve`.
+    """min 1/2 x'Hx + g'x s.t. A x = b, lb <= x <= ub, one Pyomo model per ``solve``.
 
     Tolerances are tight (``tol`` 1e-10 by default) because the SQP reads multipliers from
     the answer. ``options`` may set ``tol``, ``max_iter``, ``verbose`` or raw IPOPT options.
@@ -282,7 +282,7 @@ class IpoptQPSession:
 
         Pyomo's ``dual`` of an equality row is ``-y`` in ``H x + g = A^T y + z`` (checked on a
         known answer in the tests), and IPOPT's bound multipliers ``zL, zU >= 0`` give
-        ``z = zL - zU``; the tests check the KKT residual (:func:`llmv2x.solvers.qp.kkt_residual`).
+        ``z = zL - zU``; the tests check the KKT residual (``llmv2x.solvers.qp.kkt_residual``).
         """
         import pyomo.environ as pyo
 

@@ -4,7 +4,7 @@ Outer approximation is exact for *convex* MINLPs. P1 is not convex (alpha times 
 reciprocal of a frequency, p over a logarithm), so MindtPy's linearisations can cut off
 parts of the feasible set: its "lower bound" is not a valid bound and its "optimal" is a
 local answer. This backend therefore reports ``converged`` at best and never a bound
-(:data:`llmv2x.solvers.status.MINDTPY`), whatever MindtPy's log says.
+(``llmv2x.solvers.status.MINDTPY``), whatever MindtPy's log says.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ model it was given and its "optimal" (gap closed) is a global optimum. Two pract
 * SCIP's points may sit a hair outside bounds (p = 0.09999999 W against p_min = 0.1 W):
   the caller projects them back before evaluating.
 
-:func:`contrib_outcome` turns a ``pyomo.contrib.solver`` Results into a
-:class:`~llmv2x.solvers.base.BackendOutcome`; the Gurobi MINLP backend shares it.
+``contrib_outcome`` turns a ``pyomo.contrib.solver`` Results into a
+``llmv2x.solvers.base.BackendOutcome``; the Gurobi MINLP backend shares it.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def contrib_outcome(key: str, res: Any) -> BackendOutcome:
     res : the Results of ``SolverFactory(...).solve(..., load_solutions=False)``.
 
     The bound is kept only when finite; ``optimal`` needs the gap closed
-    (:func:`llmv2x.solvers.status.minlp_status`).
+    (``llmv2x.solvers.status.minlp_status``).
     """
     native = native_name(res.termination_condition)
     has_point = native_name(res.solution_status) in ("feasible", "optimal")
