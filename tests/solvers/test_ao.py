@@ -64,7 +64,10 @@ def _check_verified(inst, res, variant: str, omega_t: float) -> None:
     assert ev.max_violation <= 1e-9
     assert res.objective == pytest.approx(ev.objective, rel=1e-12)
     assert res.metrics == pytest.approx(ev.metrics, rel=1e-12)
-    assert res.status == "converged"
+    # `feasible` only when the SQP's QP backend gave up (the result's message says so)
+    assert res.status == "converged" or (
+        res.status == "feasible" and "SQP stopped early" in res.message
+    ), (res.status, res.message)
     assert res.lower_bound is None  # a local method proves nothing
     assert res.method == "ao"
     assert res.iterations > 0

@@ -88,10 +88,15 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     notes: list[str] = []
     last_ii_key: tuple[bytes, ...] | None = None
     last_ii_status = ""
+    sqp_converged = False
     x_relaxed = _x_of(alloc)
     for rnd in range(1, max_rounds + 1):
         # ---- sub-problem I: SQP on the relaxation, rounding, frequencies for integer alpha
-        sq = solve_sqp(data, x_relaxed, qp, max_iter=int(opts.get("sqp_max_iter", 200)))
+        qp_opts = {} if settings.time_limit is None else {"time_limit": settings.time_limit}
+        sq = solve_sqp(
+            data, x_relaxed, qp, max_iter=int(opts.get("sqp_max_iter", 200)), options=qp_opts
+        )
+        sqp_converged = sq.status == "converged"
         if sq.status.startswith("qp_"):
             # the SQP's iterates are feasible, so its last point is still a valid start for
             # the rounding; the failure is recorded in the trace and the result's message
@@ -167,6 +172,10 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
         if rnd >= 2 and change <= max(settings.tol, 1e-12):
             status = "converged"
             break
+    if status == "converged" and not sqp_converged:
+        # the objective settled, but the last SQP stopped on its QP backend rather than on
+        # its KKT test: say so in the status, not only in the message
+        status = "feasible"
     versions = {"qp": qp.version(), "nlp": nlp.version()}
     result = make_result(
         instance,

@@ -104,7 +104,7 @@ class FractionalSolver:
         out = self.backend.solve(
             m,
             time_limit=self.settings.time_limit,
-            options=self.nlp_options,
+            options={"max_iter": 500, **self.nlp_options},
             tee=self.settings.verbose,
         )
         if not out.has_point:

@@ -76,16 +76,18 @@ def vertex_descent(
                 if changes:
                     alpha, cost, moved = _try(instance, settings, alpha, cost, changes)
                     moved_any |= moved
-        # swaps: a local vehicle (alpha = Upsilon) and an offloading one (alpha = 1) trade
-        for i in range(depth):
-            for j in range(depth):
-                if i == j:
-                    continue
+        # swaps: a local vehicle (alpha = Upsilon) and an offloading one (alpha = 1) trade.
+        # Pairs are indexed by position in each RSU's local and offloading lists, so a pass
+        # costs (most locals) x (most offloaders) evaluations, not (vehicles per RSU)^2
+        local = [m[alpha[m] == Y] for m in members]
+        off = [m[alpha[m] == 1.0] for m in members]
+        for i in range(max((len(x) for x in local), default=0)):
+            for j in range(max((len(x) for x in off), default=0)):
                 changes: dict[int, float] = {}
-                for m in members:
-                    if max(i, j) < len(m) and alpha[m[i]] == Y and alpha[m[j]] == 1.0:
-                        changes[int(m[i])] = 1.0
-                        changes[int(m[j])] = Y
+                for loc, ofl in zip(local, off, strict=True):
+                    if i < len(loc) and j < len(ofl) and alpha[loc[i]] == Y and alpha[ofl[j]] == 1:
+                        changes[int(loc[i])] = 1.0
+                        changes[int(ofl[j])] = Y
                 if changes:
                     alpha, cost, moved = _try(instance, settings, alpha, cost, changes)
                     moved_any |= moved

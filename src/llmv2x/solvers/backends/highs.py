@@ -94,7 +94,9 @@ class HighsQPSession:
         # HiGHS's active-set QP solver has no iteration limit by default and was seen to
         # cycle on a degenerate step QP; a bounded call lets the SQP shrink its region instead
         h.setOptionValue("qp_iteration_limit", int(options.get("qp_iteration_limit", 20000)))
-        h.setOptionValue("time_limit", float(options.get("time_limit", 30.0)))
+        # HiGHS measures time_limit on a clock that runs across every run() of this object, so
+        # the limit is re-armed before each solve (see solve())
+        self._time_limit = float(options.get("time_limit", 30.0))
         for key, value in options.items():
             if key in ("verbose", "qp_iteration_limit", "time_limit"):
                 continue
@@ -131,6 +133,7 @@ class HighsQPSession:
         h.passHessian(hess)
         h.changeColsCost(self.n, self._idx, np.asarray(g, float))
         h.changeColsBounds(self.n, self._idx, np.asarray(lb, float), np.asarray(ub, float))
+        h.setOptionValue("time_limit", h.getRunTime() + self._time_limit)
         h.run()
         status_name = h.modelStatusToString(h.getModelStatus())
         native = str(h.getModelStatus()).split(".")[-1]

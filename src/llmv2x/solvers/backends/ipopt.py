@@ -236,7 +236,11 @@ class IpoptQPSession:
         self.b = np.asarray(b_eq, float)
         self.m, self.n = self.A.shape
         self.tee = bool(options.get("verbose", False))
-        self.options = {"tol": 1e-10, **{k: v for k, v in options.items() if k != "verbose"}}
+        self.time_limit = options.get("time_limit")
+        self.options = {
+            "tol": 1e-10,
+            **{k: v for k, v in options.items() if k not in ("verbose", "time_limit")},
+        }
 
     def _model(self, H: sp.spmatrix, g: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> Any:
         import pyomo.environ as pyo
@@ -288,7 +292,7 @@ class IpoptQPSession:
 
         zeros = (np.zeros(self.n), np.zeros(self.m), np.zeros(self.n))
         qp = self._model(H, np.asarray(g, float), np.asarray(lb, float), np.asarray(ub, float))
-        opts = ipopt_options(None, self.options, self.tee, wall_clock=False)
+        opts = ipopt_options(self.time_limit, self.options, self.tee, wall_clock=False)
         try:
             res = pyo.SolverFactory("cyipopt").solve(qp, tee=self.tee, options=opts)
         except Exception as exc:  # noqa: BLE001 - cyipopt/PyNumero raise assorted types
