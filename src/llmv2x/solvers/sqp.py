@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -104,7 +105,7 @@ class SubproblemIData:
         x[2 * n :] = fr
         return x
 
-    @property
+    @cached_property
     def _row_of_vehicle(self) -> np.ndarray:
         """Index of the (10e) row of each vehicle's RSU."""
         return self.A.tocsc()[:, 2 * self.n :].indices
