@@ -418,7 +418,12 @@ def write_report(
 ) -> None:
     """The Markdown report and the profile plot from the rows so far."""
     df = add_gaps(df)
-    df = df[COLUMNS]
+    # instances in order of first appearance, runs in the order of DEFAULT_RUNS (a resumed
+    # study appends its rows at the end of the CSV)
+    inst_rank = {name: i for i, name in enumerate(dict.fromkeys(df["instance"]))}
+    run_rank = {name: i for i, name in enumerate(DEFAULT_RUNS)}
+    key = df["instance"].map(inst_rank) * 1000 + df["run"].map(run_rank).fillna(999)
+    df = df.assign(_key=key).sort_values("_key", kind="stable")[COLUMNS]
     df.to_csv(out / f"{stem}.csv", index=False)
     full = df.drop(columns=["solvers", "label", "optimum"]).copy()
     full["message"] = full["message"].fillna("").str.slice(0, 120)
@@ -428,6 +433,7 @@ def write_report(
         "# AO vs MINLP backends vs exact",
         "",
         f"Command: `{meta['command']}`  ",
+        *([f"{meta['note']}  "] if meta.get("note") else []),
         f"Started {meta['started']}, last written {datetime.now().isoformat(timespec='seconds')}"
         f" ({len(df)} rows).  ",
         f"Machine: {platform.platform()}, Python {platform.python_version()}, "
@@ -437,7 +443,13 @@ def write_report(
         f"Settings: omega_t 0.5, objective `paper`, gap 1e-6; wall-clock limit "
         f"{args.time_limit:g} s per MINLP run (SCIP, Gurobi, MindtPy); AO and exact stop on "
         "their own. Times are wall-clock seconds of the whole call (model build, solve, "
-        "verification) in a forked process.  ",
+        "verification) in a forked process"
+        + (
+            " (cold: imports included).  "
+            if args.no_warm_up
+            else " that first solved a 3-vehicle warm-up instance with the same run, so "
+            "imports and library loading are not counted.  "
+        ),
         "Kinds: `exact` is the certified optimum; AO and MindtPy are heuristics (no dual "
         "bound); SCIP and Gurobi are global solvers (proven bound). gap = (objective - "
         "optimum) / optimum; compute_gap and comm_gap are the same on the compute part "
@@ -507,6 +519,10 @@ def main() -> None:
         old = pd.read_csv(csv_path)
         rows = old.to_dict("records")
         done = {(r["instance"], r["run"]) for r in rows}
+        meta["note"] = (
+            f"Resumed (`--resume`): {len(rows)} rows were read from the CSV of an earlier "
+            "run (their load1 column is theirs); the others were solved by this command."
+        )
     else:
         csv_path.unlink(missing_ok=True)
     hard = args.hard_timeout + 4 * args.time_limit + WARM_UP_LIMIT_S
