@@ -2,10 +2,10 @@
 
 Run: ``python benchmarks/exact.py [--quick]``. Cases:
 
-* ``10000x2500``: N = 10,000 vehicles, M = 2,500 RSUs in the SPEC 1 km x 1 km area (about 4
+* ``10000x2500``: N = 10,000 vehicles, M = 2,500 RSUs in the default 1 km x 1 km area (about 4
   vehicles per RSU). Generating it takes ~25 s (25 million channel gains are validated);
   that is not part of the solve time. Target: under 10 s per solve.
-* ``100x5``, ``200x8``: 20 and 25 vehicles per RSU on average (SPEC vehicle hardware, so
+* ``100x5``, ``200x8``: 20 and 25 vehicles per RSU on average (default vehicle hardware, so
   each RSU's vehicles are totally ordered by dominance and k + 1 candidates are enumerated).
 * ``hetero-200x8``: the same with vehicle GPUs drawn at random (kappa x U(0.3, 3), 1024 /
   2048 / 4096 cores, f_max 0.8 / 1.3 / 2.0 GHz), so the dominance order is partial and the
@@ -36,7 +36,7 @@ VARIANTS = ("paper", "latency")
 
 
 def heterogeneous(seed: int, vehicles: int, rsus: int) -> Instance:
-    """SPEC scenario with random vehicle GPUs (partial dominance order)."""
+    """Default scenario with random vehicle GPUs (partial dominance order)."""
     d = generate_instance(seed=seed, vehicles=vehicles, rsus=rsus).to_dict()
     rng = np.random.default_rng(seed + 100)
     for v in d["vehicles"]:

@@ -130,7 +130,7 @@ COLUMNS = [
 
 
 def instance_from(spec: str) -> Instance:
-    """A file, a built-in name, or ``gen:N:M:SEED`` (SPEC section 2 scenario)."""
+    """A file, a built-in name, or ``gen:N:M:SEED`` (default scenario)."""
     if spec.startswith("gen:"):
         n, m, seed = (int(x) for x in spec.split(":")[1:])
         return generate_instance(seed=seed, vehicles=n, rsus=m, name=f"gen-N{n}-M{m}-s{seed}")

@@ -4,7 +4,7 @@ Run from anywhere: ``python scripts/make_instances.py [--out DIR]``. Every file 
 with :func:`llmv2x.instances.generate_instance` from a fixed seed, so re-running rewrites
 byte-identical files.
 
-* ``paper-seed0`` ... ``paper-seed9``: the SPEC section 2 scenario, N = 20, M = 5;
+* ``paper-seed0`` ... ``paper-seed9``: the default scenario (docs/choices.md section 11), N = 20, M = 5;
 * ``small-seed0`` ... ``small-seed4``: N = 6, M = 2, for quick checks and exact solves;
 * ``medium``: N = 200, M = 20, seed 100;
 * ``large``: N = 1000, M = 50, seed 1000, for build-time and scaling benchmarks.

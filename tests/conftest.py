@@ -21,7 +21,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def paper_instance() -> Instance:
-    """The default SPEC section 2 instance, seed 0 (N = 20, M = 5)."""
+    """The default default-scenario instance, seed 0 (N = 20, M = 5)."""
     return generate_instance(seed=0)
 
 

@@ -1,4 +1,4 @@
-"""Command line of llmv2x (SPEC section 5): argument parsing and error-to-exit-code mapping."""
+"""Command line of llmv2x (docs/cli.md): argument parsing and error-to-exit-code mapping."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _write_atomic(path: str | Path, text: str) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with SPEC section 5's one-line errors: no usage block on a bad argument."""
+    """argparse with one-line errors (docs/cli.md): no usage block on a bad argument."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\n")
@@ -45,7 +45,7 @@ def _flag(name: str) -> str:
 def _add_generate(sub: argparse._SubParsersAction) -> None:
     from llmv2x.instances.generate import scenario_fields
 
-    p = sub.add_parser("generate", help="write an instance of the SPEC section 2 scenario")
+    p = sub.add_parser("generate", help="write an instance of the default scenario (docs/choices.md section 11)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default=None, help="instance name (default paper-seed{seed})")
     for name, typ, default in scenario_fields():

@@ -8,7 +8,7 @@ class LlmV2xError(Exception):
 
 
 class InstanceError(LlmV2xError):
-    """An instance file or dictionary breaks a rule of SPEC section 3."""
+    """An instance file or dictionary breaks a rule of docs/data-format.md."""
 
 
 class SettingsError(LlmV2xError):

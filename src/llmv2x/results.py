@@ -1,4 +1,4 @@
-"""The result of a solve, serialised as SPEC section 4 JSON (``llmv2x-result/1``)."""
+"""The result of a solve, serialised as result JSON (``llmv2x-result/1``, docs/result-format.md)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ class Result:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC section 4 dictionary."""
+        """The result dictionary (docs/result-format.md)."""
         a = self.allocation
 
         def arr(x: np.ndarray | None, integer: bool = False) -> list[Any]:
@@ -125,7 +125,7 @@ class Result:
         }
 
     def to_json(self) -> str:
-        """SPEC section 4 JSON text."""
+        """result JSON (docs/result-format.md) text."""
         return json.dumps(self.to_dict(), indent=1)
 
     def save(self, path: str | Path) -> None:
@@ -134,7 +134,7 @@ class Result:
 
     @classmethod
     def from_dict(cls, d: Any) -> Result:
-        """Parse a SPEC section 4 dictionary (no re-verification; see ``evaluate``)."""
+        """Parse a result dictionary (docs/result-format.md) (no re-verification; see ``evaluate``)."""
         if not isinstance(d, dict):
             raise ResultError("result: expected a JSON object")
         for k in FIELDS:
@@ -176,7 +176,7 @@ class Result:
 
     @classmethod
     def from_json(cls, text: str) -> Result:
-        """Parse SPEC section 4 JSON text."""
+        """Parse result JSON (docs/result-format.md) text."""
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:

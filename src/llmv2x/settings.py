@@ -1,4 +1,4 @@
-"""Solve settings: everything that is not instance data (SPEC sections 1 and 5)."""
+"""Solve settings: everything that is not instance data (docs/formulation.md, docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SPEC section 2 scenario generator: path loss, shadowing, association, seeds, overrides."""
+"""The default scenario generator: path loss, shadowing, association, seeds, overrides."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from llmv2x.models import physics
 
 @pytest.fixture
 def data(small_instance) -> dict:
-    """A fresh, valid SPEC section 3 dictionary to break."""
+    """A fresh, valid instance dictionary (docs/data-format.md) to break."""
     return small_instance.to_dict()
 
 

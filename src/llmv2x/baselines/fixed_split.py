@@ -31,7 +31,7 @@ def _fixed(instance: Instance, settings: SolveSettings, value: float, method: st
 def solve_local(instance: Instance, settings: SolveSettings) -> Result:
     """alpha_n = Upsilon for all n; frequencies and (p, b) optimised as in AO.
 
-    Transmission is still charged (eq. (10) charges every vehicle, SPEC section 1)."""
+    Transmission is still charged (eq. (10) charges every vehicle, docs/formulation.md)."""
     return _fixed(instance, settings, float(instance.layers), "local")
 
 

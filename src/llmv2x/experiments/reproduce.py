@@ -3,7 +3,7 @@
 Three sets, each a study of AO, RLOR and RRLO over omega_t = 0.1, ..., 0.9 on K draws of the
 default scenario (instance ``{set}-seed{s}`` solved with random seed ``s``):
 
-- ``paper``: objective (10), noise -134 dBm/Hz (SPEC section 2): the paper's figures;
+- ``paper``: objective (10), noise -134 dBm/Hz (docs/choices.md): the paper's figures;
 - ``latency``: the latency variant (transmission time charged too);
 - ``noise174``: objective (10) with thermal noise at -174 dBm/Hz, where transmission no longer
   dwarfs what the allocation controls.

@@ -3,7 +3,7 @@
 A ``Study`` lists the solves; ``run_study`` runs them serially, on a local process
 pool (the default, all cores) or on a Dask distributed cluster, and returns the same table
 whichever it used: one row per solve, sorted by the key
-(instance, seed, method, omega_t, objective_variant), with the objective, every SPEC section 4
+(instance, seed, method, omega_t, objective_variant), with the objective, every docs/result-format.md
 metric, the status, the solve time and the message. A solve that raises becomes a row with
 status ``error`` and the exception in ``message``; the sweep goes on. With an output file the
 table is saved as CSV (and Parquet when pyarrow is importable), each row appended as soon as
@@ -73,7 +73,7 @@ class InstanceSpec:
     seed : scenario seed; also the default random seed of the baselines.
     scenario : overrides of ``generate_instance`` as sorted (name, value) pairs; None when
         the instance is given as ``text``.
-    text : SPEC section 3 JSON of the instance, or None for a generated one.
+    text : instance JSON (docs/data-format.md) of the instance, or None for a generated one.
     """
 
     name: str
@@ -83,7 +83,7 @@ class InstanceSpec:
 
     @classmethod
     def generated(cls, seed: int, name: str | None = None, **scenario: Any) -> InstanceSpec:
-        """The SPEC section 2 scenario drawn with ``seed``, with keyword overrides.
+        """The default scenario drawn with ``seed``, with keyword overrides.
 
         Parameters
         ----------

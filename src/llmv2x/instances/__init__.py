@@ -1,4 +1,4 @@
-"""Instances: the validated data object and the SPEC section 2 generator."""
+"""Instances: the validated data object and the default-scenario generator."""
 
 from __future__ import annotations
 

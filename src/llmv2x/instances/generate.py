@@ -1,4 +1,4 @@
-"""The default scenario of SPEC section 2 (paper section IV-A), seeded and fully overridable."""
+"""The default scenario of the default scenario (docs/choices.md) (paper section IV-A), seeded and fully overridable."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def dbm_to_watt(dbm: float) -> float:
 
 @dataclass(frozen=True)
 class ScenarioParams:
-    """Every default of SPEC section 2; each one can be overridden by keyword or CLI flag."""
+    """Every default of the default scenario (docs/choices.md); each one can be overridden by keyword or CLI flag."""
 
     vehicles: int = 20
     rsus: int = 5
@@ -67,7 +67,7 @@ def path_loss_db(distance_m: np.ndarray, min_distance_m: float = 10.0) -> np.nda
 def generate_instance(
     seed: int = 0, name: str | None = None, params: ScenarioParams | None = None, **overrides: Any
 ) -> Instance:
-    """Draw one instance of the SPEC section 2 scenario.
+    """Draw one instance of the default scenario (docs/choices.md section 11).
 
     Draw order (fixed, so a seed always gives the same instance): RSU positions, vehicle
     positions, tokens, shadowing (one independent N(0, 8 dB) draw per vehicle-RSU pair).

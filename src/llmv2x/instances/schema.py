@@ -1,4 +1,4 @@
-"""The immutable, validated instance of SPEC section 3 (format ``llmv2x-instance/1``)."""
+"""The immutable, validated instance of docs/data-format.md (format ``llmv2x-instance/1``)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Instance:
-    """One problem instance: N vehicles, M RSUs, the LLM and the channel (SPEC section 3).
+    """One problem instance: N vehicles, M RSUs, the LLM and the channel (docs/data-format.md).
 
     Arrays are read-only; build one only through ``from_dict``, ``from_json``,
     ``load`` or ``llmv2x.instances.generate_instance``, which all validate.
@@ -103,7 +103,7 @@ class Instance:
 
     @cached_property
     def bits(self) -> np.ndarray:
-        """S_n, activation bits each vehicle sends (SPEC section 1)."""
+        """S_n, activation bits each vehicle sends (docs/formulation.md)."""
         return _readonly(
             physics.activation_bits(
                 self.vehicle["tokens"].astype(float),
@@ -134,7 +134,7 @@ class Instance:
 
     # ----- JSON -----
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC section 3 dictionary; ``from_dict(to_dict())`` is an exact round trip."""
+        """The instance dictionary (docs/data-format.md); ``from_dict(to_dict())`` is an exact round trip."""
 
         def conv(key: str, v: Any) -> Any:
             return int(v) if key in INTEGER_FIELDS or key in ("gpu_cores",) else float(v)
@@ -162,7 +162,7 @@ class Instance:
         }
 
     def to_json(self, indent: int | None = 1) -> str:
-        """SPEC section 3 JSON text."""
+        """instance JSON (docs/data-format.md) text."""
         return json.dumps(self.to_dict(), indent=indent)
 
     def save(self, path: str | Path) -> None:
@@ -172,7 +172,7 @@ class Instance:
 
     @classmethod
     def from_json(cls, text: str) -> Instance:
-        """Parse and validate SPEC section 3 JSON text."""
+        """Parse and validate instance JSON (docs/data-format.md) text."""
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -193,7 +193,7 @@ class Instance:
 
     @classmethod
     def from_dict(cls, data: Any) -> Instance:
-        """Validate a SPEC section 3 dictionary and build the instance.
+        """Validate a instance dictionary (docs/data-format.md) and build the instance.
 
         Raises
         ------

@@ -1,4 +1,4 @@
-"""Fixed floors of SPEC section 1 and the scaling used by the Pyomo builders."""
+"""Fixed floors of docs/formulation.md and the scaling used by the Pyomo builders."""
 
 from __future__ import annotations
 
@@ -12,5 +12,5 @@ HZ_PER_MHZ = 1.0e6
 #: The builders also take psi in GFLOP and the activations in Mbit (see components.py).
 FLOP_PER_GFLOP = 1.0e9
 BIT_PER_MBIT = 1.0e6
-#: Relative tolerance of SPEC section 1 for bounds and per-RSU sums.
+#: Relative tolerance of docs/formulation.md for bounds and per-RSU sums.
 FEAS_TOL = 1.0e-9

@@ -104,7 +104,7 @@ def objective(instance: Instance, alloc: Allocation, settings: SolveSettings) ->
 
 
 def metrics(instance: Instance, alloc: Allocation) -> dict[str, float]:
-    """SPEC section 4 metrics, sums over vehicles (s and J)."""
+    """Result metrics (docs/result-format.md), sums over vehicles (s and J)."""
     v = instance.vehicle
     a = alloc.alpha
     psi = instance.psi
@@ -199,7 +199,7 @@ def evaluate(
 ) -> Evaluation:
     """Check feasibility of ``alloc`` for P1 and compute objective (10) and the metrics.
 
-    Feasible means every bound and per-RSU sum holds within ``tol`` relative (SPEC: 1e-9)
+    Feasible means every bound and per-RSU sum holds within ``tol`` relative (docs/formulation.md: 1e-9)
     and every alpha_n is an integer.
     """
     viol = violations(instance, alloc)

@@ -35,7 +35,7 @@ def flops_per_layer(tokens: Num, hidden_size: Num, batch_size: Num) -> Num:
 
 
 def activation_bits(tokens: Num, hidden_size: Num, batch_size: Num, bits_per_value: Num) -> Num:
-    """Size S_n in bit of the activations a vehicle sends, B d_n h bits (SPEC section 1)."""
+    """Size S_n in bit of the activations a vehicle sends, B d_n h bits (docs/formulation.md)."""
     return batch_size * tokens * hidden_size * bits_per_value
 
 

@@ -1,4 +1,4 @@
-"""Project a solver's point back onto P1's constraints (SPEC section 1)."""
+"""Project a solver's point back onto P1's constraints (docs/formulation.md)."""
 
 from __future__ import annotations
 

@@ -56,9 +56,9 @@ def module_missing(module: str) -> bool:
 
 @dataclass(frozen=True)
 class BackendOutcome:
-    """What an NLP or MINLP backend call returned, mapped onto SPEC statuses.
+    """What an NLP or MINLP backend call returned, mapped onto result statuses.
 
-    ``status`` is one of the six SPEC statuses; ``has_point`` says whether a point was
+    ``status`` is one of the six result statuses; ``has_point`` says whether a point was
     loaded into the model; ``bound`` is a proven dual bound (None unless proven).
     """
 

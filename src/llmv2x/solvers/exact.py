@@ -46,7 +46,7 @@ from llmv2x.solvers.frequencies import (
 )
 
 METHOD = "exact"
-#: Relative gap at which an RSU's search counts as closed (well inside SPEC's 1e-9).
+#: Relative gap at which an RSU's search counts as closed (well inside the 1e-9 feasibility tolerance).
 GAP_TOL = 1e-12
 #: Prices sigma >= 0 per RSU at which the Lagrangian bound is evaluated: 0 and a geometric
 #: grid over GRID_DECADES decades below the price at which every share sits at the floor.
@@ -322,7 +322,7 @@ def optimal_split(
     (u the vehicle's cost per FLOP): some optimum never offloads j while i keeps all layers.
 
     * RSUs whose vehicles are totally ordered by dominance (identical vehicle hardware, as in
-      the SPEC scenario) have k + 1 candidate sets, "the t most dominant offload": for
+      the default scenario) have k + 1 candidate sets, "the t most dominant offload": for
       k(k + 1) <= ENUMERATE_MAX_PAIRS all are evaluated exactly, every RSU and every t in one
       vectorised multiplier search (longer chains go to the search below).
     * Other RSUs: the all-offload leaf and the Lagrangian bound of the S non-empty branch on a

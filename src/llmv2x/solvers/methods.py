@@ -1,4 +1,4 @@
-"""Method name -> callable(instance, settings) -> Result (SPEC section 5)."""
+"""Method name -> callable(instance, settings) -> Result (docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The six SPEC statuses, and every backend's native codes mapped onto them in one table.
+"""The six result statuses, and every backend's native codes mapped onto them in one table.
 
-SPEC section 4 allows six statuses. Only a backend that *proves* global optimality may say
+docs/result-format.md allows six statuses. Only a backend that *proves* global optimality may say
 ``optimal``: SCIP and Gurobi (and the AMPL global solvers Couenne and BARON) when they stop
 with the gap closed. Every other backend -- IPOPT (local NLP), MindtPy (outer approximation,
 a local method on a nonconvex problem), Bonmin, Knitro -- reports at most ``converged``
@@ -11,7 +11,7 @@ Native codes are the names of Pyomo's termination conditions:
 ``gurobi_direct_minlp`` interfaces, ``pyomo.opt.TerminationCondition`` for the older
 interfaces (``cyipopt``, ``ipopt``, ``mindtpy``, AMPL solvers). QP backends map onto the QP
 outcome vocabulary of ``llmv2x.solvers.qp`` (``optimal`` means "KKT point of a convex
-QP", which is the QP's global optimum), not onto the SPEC statuses.
+QP", which is the QP's global optimum), not onto the result statuses.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import math
 
 from llmv2x.solvers.backends.highs import STATUS_MAP as HIGHS_QP_STATUS
 
-#: SPEC section 4 statuses, strongest claim first.
+#: Result statuses (docs/result-format.md), strongest claim first.
 STATUSES = ("optimal", "converged", "feasible", "time_limit", "infeasible", "error")
 
 #: Relative gap below which a global solver's bound and incumbent count as equal ("closed").
@@ -116,7 +116,7 @@ IPOPT = {
     "unknown": "error",
 }
 
-# ----- QP role (QPOutcome vocabulary, not SPEC statuses) ----------------------------------
+# ----- QP role (QPOutcome vocabulary, not result statuses) ----------------------------------
 
 #: IPOPT on a convex QP: its KKT point is the QP optimum.
 IPOPT_QP = {
@@ -176,7 +176,7 @@ def gap_closed(incumbent: float | None, bound: float | None, tol: float = GAP_CL
 
 
 def map_status(key: str, native: object, *, has_point: bool) -> str:
-    """Map a native code of backend ``key`` ("kind:name") onto a SPEC status.
+    """Map a native code of backend ``key`` ("kind:name") onto a result status.
 
     Parameters
     ----------
@@ -202,7 +202,7 @@ def minlp_status(
     incumbent: float | None,
     bound: float | None,
 ) -> str:
-    """SPEC status of a MINLP run: ``optimal`` only from a global solver with the gap closed.
+    """Result status of a MINLP run: ``optimal`` only from a global solver with the gap closed.
 
     A global solver that stops on its own gap criterion with a relative gap above
     ``GAP_CLOSED`` (a user's looser ``gap``) is reported ``feasible``, with its bound.
