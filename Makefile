@@ -53,8 +53,9 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 # The documentation site, warnings as errors (broken links, stale API names), into site/.
+# No --quiet: it would hide the warnings that --strict turns into a failed build.
 docs: setup
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 test: setup lint docs
 	$(PY) -m pytest -q
