@@ -1,0 +1,35 @@
+"""Command line of llmv2x (docs/cli.md): argument parsing and error-to-exit-code mapping.
+
+The package is split by step: ``parser`` builds the argparse tree, ``commands`` runs each
+command, ``output`` formats and writes what a command produces.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from llmv2x.cli.output import _write_atomic, summary
+from llmv2x.cli.parser import EXIT_USER_ERROR, build_parser
+from llmv2x.errors import LlmV2xError
+
+__all__ = ["EXIT_USER_ERROR", "_write_atomic", "build_parser", "main", "summary"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run a command; a user's mistake becomes one line on stderr and exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LlmV2xError as exc:
+        print(f"llmv2x: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("llmv2x: interrupted", file=sys.stderr)
+        return 130
