@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import json
 import math
 
 import numpy as np
 import pytest
 
+from helpers import assert_close_tree, close_tree_difference
 from llmv2x.instances import Instance, ScenarioParams, generate_instance, path_loss_db
 from llmv2x.instances.generate import builtin_instance, dbm_to_watt, is_builtin
 
@@ -173,14 +176,65 @@ def _make_instances_module(repo_root):
 
 
 def test_committed_instance_files_match_the_script(repo_root):
+    """Keys, integers and strings exactly, floats to 1e-12 relative: NumPy/libm may differ in
+    the last digit between machines, and the committed files are the source of truth."""
     module = _make_instances_module(repo_root)
     names = []
     for inst in module.benchmark_instances():
         path = repo_root / "instances" / f"{inst.name}.json"
-        assert path.read_text() == inst.to_json() + "\n", f"{path.name} is stale"
+        text = path.read_text()
+        diff = close_tree_difference(json.loads(text), json.loads(inst.to_json()), rtol=1e-12)
+        assert diff is None, f"{path.name} is stale: {diff}"
+        # the layout Instance.save writes (a round trip of the file's own floats, exact)
+        assert text == Instance.from_json(text).to_json() + "\n", path.name
         names.append(inst.name)
     assert len(names) == 17
     assert {"paper-seed0", "paper-seed9", "small-seed4", "medium", "large"} <= set(names)
+
+
+def _perturbed(d: dict, rel: float) -> dict:
+    d = copy.deepcopy(d)
+    old = d["channel_gain"][3][2]
+    d["channel_gain"][3][2] = old * (1.0 + rel)
+    assert d["channel_gain"][3][2] != old
+    return d
+
+
+def test_a_float_stale_by_1e_6_relative_is_caught_and_1e_15_is_not(repo_root):
+    committed = json.loads((repo_root / "instances" / "paper-seed0.json").read_text())
+    fresh = json.loads(generate_instance(seed=0).to_json())
+    diff = close_tree_difference(_perturbed(committed, 1e-6), fresh)
+    assert diff is not None and diff.startswith("$.channel_gain[3][2]:")
+    with pytest.raises(AssertionError, match=r"channel_gain\[3\]\[2\]"):
+        assert_close_tree(_perturbed(committed, 1e-6), fresh)
+    assert_close_tree(_perturbed(committed, 1e-15), fresh)
+    assert_close_tree(_perturbed(committed, -1e-15), fresh)
+
+
+def test_make_instances_rewrites_and_checks_only_beyond_the_tolerance(repo_root, tmp_path, capsys):
+    module = _make_instances_module(repo_root)
+    assert module.main(["--out", str(tmp_path), "--check"]) == 1  # all missing
+    assert module.main(["--out", str(tmp_path)]) == 0
+    assert len(list(tmp_path.glob("*.json"))) == 17
+    assert module.main(["--out", str(tmp_path), "--check"]) == 0
+    path = tmp_path / "paper-seed0.json"
+    d = json.loads(path.read_text())
+    # a last-digit difference (another CPU's libm) is kept, not rewritten, and passes --check
+    Instance.from_dict(_perturbed(d, 1e-15)).save(path)
+    kept = path.read_text()
+    assert module.main(["--out", str(tmp_path), "--check"]) == 0
+    assert module.main(["--out", str(tmp_path)]) == 0
+    assert path.read_text() == kept
+    # a real change is reported by --check and rewritten by a plain run
+    Instance.from_dict(_perturbed(d, 1e-6)).save(path)
+    capsys.readouterr()
+    assert module.main(["--out", str(tmp_path), "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "paper-seed0.json  stale ($.channel_gain[3][2]:" in out
+    assert out.count("stale") == 1
+    assert module.main(["--out", str(tmp_path)]) == 0
+    assert path.read_text() == generate_instance(seed=0).to_json() + "\n"
+    assert module.main(["--out", str(tmp_path), "--check"]) == 0
 
 
 def test_benchmark_instance_sizes(repo_root):
