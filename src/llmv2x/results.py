@@ -12,6 +12,7 @@ import numpy as np
 
 from llmv2x.errors import ResultError, SolveError
 from llmv2x.instances.schema import Instance
+from llmv2x.jsonio import dumps_strict, loads_strict, write_atomic
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.evaluator import evaluate
 from llmv2x.settings import SolveSettings
@@ -51,9 +52,16 @@ def _number(v: Any, where: str, *, nullable: bool = False, integer: bool = False
         kind = "an integer" if integer else "a number"
         raise ResultError(f"{where}: expected {kind}, got {json.dumps(v)}")
     try:
-        return float(v)
+        out = float(v)
     except OverflowError:
         raise ResultError(f"{where}: number too large") from None
+    if not math.isfinite(out):
+        raise ResultError(f"{where}: {v} is not finite")
+    return out
+
+
+def _all_finite(objective: float, metrics: dict[str, float]) -> bool:
+    return math.isfinite(objective) and all(math.isfinite(v) for v in metrics.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,16 +133,16 @@ class Result:
         }
 
     def to_json(self) -> str:
-        """result JSON (docs/result-format.md) text."""
-        return json.dumps(self.to_dict(), indent=1)
+        """result JSON (docs/result-format.md) text; never a ``NaN``/``Infinity`` token."""
+        return dumps_strict(self.to_dict(), f"result of {self.method}")
 
     def save(self, path: str | Path) -> None:
-        """Write the result file in one go."""
-        Path(path).write_text(self.to_json() + "\n")
+        """Write the result file atomically (a whole file or nothing; mode as ``open``)."""
+        write_atomic(path, self.to_json() + "\n")
 
     @classmethod
     def from_dict(cls, d: Any) -> Result:
-        """Parse a result dictionary (docs/result-format.md) (no re-verification; see ``evaluate``)."""
+        """Parse a result dictionary (docs/result-format.md); no re-verification (see ``audit``)."""
         if not isinstance(d, dict):
             raise ResultError("result: expected a JSON object")
         for k in FIELDS:
@@ -153,8 +161,7 @@ class Result:
             raise ResultError("alpha, p_w, b_hz, f_vehicle_hz, f_rsu_hz: lists of equal length")
         for k in arrays:
             for i, x in enumerate(d[k]):
-                if isinstance(x, bool) or not isinstance(x, (int, float)):
-                    raise ResultError(f"{k}[{i}]: expected a number, got {json.dumps(x)}")
+                _number(x, f"{k}[{i}]")
         alloc = None if lens == {0} else Allocation(*(np.asarray(d[k], float) for k in arrays))
         for k in ("metrics", "solvers"):
             if d[k] is not None and not isinstance(d[k], dict):
@@ -177,15 +184,14 @@ class Result:
     @classmethod
     def from_json(cls, text: str) -> Result:
         """Parse result JSON (docs/result-format.md) text."""
-        try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise ResultError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        return cls.from_dict(loads_strict(text, "result file", ResultError))
 
     @classmethod
     def load(cls, path: str | Path) -> Result:
         """Read a result file."""
         p = Path(path)
+        if p.is_dir():
+            raise ResultError(f"{path} is a directory, not a result file")
         if not p.is_file():
             raise ResultError(f"{path}: no such result file")
         try:
@@ -225,6 +231,11 @@ def make_result(
                 f"{message}; " if message else ""
             ) + f"evaluator refused the point: ({worst}) violated by {ev.max_violation:.3g}"
             status, alloc = "error", None
+        elif not _all_finite(ev.objective, ev.metrics):
+            message = (
+                f"{message}; " if message else ""
+            ) + f"objective {ev.objective} or a metric is not finite at the point"
+            status, alloc = "error", None
         else:
             objective_value = ev.objective
             metric_values = ev.metrics
@@ -252,3 +263,139 @@ def make_result(
         iterations=int(iterations),
         message=message,
     )
+
+
+# ---------------------------------------------------------------------------
+# the claims audit of ``llmv2x evaluate`` (docs/result-format.md, "What evaluate checks")
+# ---------------------------------------------------------------------------
+
+#: Relative tolerance of the recorded objective, metrics and bound against the recomputed ones.
+CLAIM_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What ``audit`` found: the recomputation and every claim of the result it disproves."""
+
+    feasible: bool
+    objective: float | None
+    max_violation: float | None
+    metrics: dict[str, float]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was disproved (``llmv2x evaluate`` exits 0)."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``llmv2x evaluate`` prints (non-finite numbers become null)."""
+
+        def num(x: float | None) -> float | None:
+            return x if x is not None and math.isfinite(x) else None
+
+        return {
+            "feasible": self.feasible,
+            "objective": num(self.objective),
+            "max_violation": num(self.max_violation),
+            "metrics": {k: num(v) for k, v in self.metrics.items()},
+            "problems": list(self.problems),
+        }
+
+
+def _differs(recorded: float, recomputed: float) -> bool:
+    return abs(recorded - recomputed) > CLAIM_RTOL * max(1.0, abs(recomputed))
+
+
+def can_prove_optimality(result: Result) -> bool:
+    """True for the methods that may say ``optimal``: ``exact``, and ``minlp`` run with a
+    global backend (SCIP, Gurobi, Couenne, BARON; ``llmv2x.solvers.status.GLOBAL_BACKENDS``),
+    read from the first word of the result's ``solvers["minlp"]``."""
+    from llmv2x.solvers.status import GLOBAL_BACKENDS
+
+    if result.method == "exact":
+        return True
+    if result.method == "minlp":
+        words = result.solvers.get("minlp", "").split()
+        return bool(words) and f"minlp:{words[0].lower()}" in GLOBAL_BACKENDS
+    return False
+
+
+def audit(instance: Instance, result: Result) -> Audit:
+    """Recompute ``result``'s point on ``instance`` and list every claim it disproves.
+
+    The objective and metrics are recomputed under the result's own ``omega_t`` and
+    objective variant. Disproved claims (one readable string each): the instance name, the
+    point's feasibility, the recorded objective and each metric (relative ``CLAIM_RTOL``),
+    a ``lower_bound`` above the recorded or the recomputed objective, status ``optimal``
+    from a method that cannot prove it, a point under status ``error``/``infeasible``, and a
+    non-finite recomputed objective. A result without a point is reported as such.
+
+    Raises
+    ------
+    ResultError
+        the point's arrays do not have one entry per vehicle of ``instance``.
+    SettingsError
+        the result's ``omega_t`` or objective variant is out of range.
+    """
+    problems: list[str] = []
+    if result.instance != instance.name:
+        problems.append(
+            f"instance: the result is for {result.instance!r}, the instance is {instance.name!r}"
+        )
+    if result.status == "optimal" and not can_prove_optimality(result):
+        solver = result.solvers.get("minlp", "")
+        by = f"{result.method} ({solver})" if solver else result.method
+        problems.append(f"status: optimal claimed by {by}, which cannot prove optimality")
+    if result.lower_bound is not None and result.objective is not None:
+        if result.lower_bound > result.objective + CLAIM_RTOL * max(1.0, abs(result.objective)):
+            problems.append(
+                f"lower_bound: {result.lower_bound!r} is above the recorded objective "
+                f"{result.objective!r}"
+            )
+    alloc = result.allocation
+    if alloc is None:
+        problems.append(f"no point to check (status {result.status})")
+        return Audit(False, None, None, {}, problems)
+    if len(alloc.alpha) != instance.n_vehicles:
+        raise ResultError(
+            f"alpha: result has {len(alloc.alpha)} vehicles, instance {instance.n_vehicles}"
+        )
+    if result.status in ("error", "infeasible"):
+        problems.append(f"status: {result.status} yet the result carries a point")
+    settings = SolveSettings(omega_t=result.omega_t, objective=result.objective_variant)
+    ev = evaluate(instance, alloc, settings)
+    finite = math.isfinite(ev.objective)
+    if not ev.feasible:
+        worst = max(ev.violations, key=ev.violations.get)
+        problems.append(f"infeasible point: ({worst}) violated by {ev.max_violation:.3g}")
+    if not finite:
+        problems.append(f"objective: the recomputed objective is {ev.objective}, not finite")
+    elif result.objective is None:
+        problems.append(f"objective: not recorded; recomputed {ev.objective!r}")
+    elif _differs(result.objective, ev.objective):
+        problems.append(f"objective: recorded {result.objective!r}, recomputed {ev.objective!r}")
+    if (
+        finite
+        and result.lower_bound is not None
+        and _differs_above(result.lower_bound, ev.objective)
+    ):
+        problems.append(
+            f"lower_bound: {result.lower_bound!r} is above the recomputed objective "
+            f"{ev.objective!r} of this very point"
+        )
+    for key, value in ev.metrics.items():
+        if key not in result.metrics:
+            problems.append(f"metrics.{key}: not recorded; recomputed {value!r}")
+        elif not math.isfinite(value) or _differs(result.metrics[key], value):
+            problems.append(
+                f"metrics.{key}: recorded {result.metrics[key]!r}, recomputed {value!r}"
+            )
+    for key in result.metrics:
+        if ev.metrics and key not in ev.metrics:
+            problems.append(f"metrics.{key}: not a metric of docs/result-format.md")
+    return Audit(bool(ev.feasible), ev.objective, ev.max_violation, dict(ev.metrics), problems)
+
+
+def _differs_above(bound: float, objective: float) -> bool:
+    return bound > objective + CLAIM_RTOL * max(1.0, abs(objective))

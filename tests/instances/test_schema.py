@@ -275,5 +275,5 @@ def test_refuses_file_that_is_not_utf8(tmp_path):
 def test_json_nan_literal_is_refused(data):
     text = json.dumps(data)
     text = text.replace(str(data["noise_psd_w_per_hz"]), "NaN", 1)
-    with pytest.raises(InstanceError, match=r"^noise_psd_w_per_hz: nan is not finite$"):
+    with pytest.raises(InstanceError, match=r"^noise_psd_w_per_hz: NaN is not finite"):
         Instance.from_json(text)

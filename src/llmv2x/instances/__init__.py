@@ -22,6 +22,8 @@ def load_instance(source: str | Path | Instance) -> Instance:
     s = str(source)
     if is_builtin(s) and not Path(s).exists():
         return builtin_instance(s)
+    if Path(s).is_dir():
+        raise InstanceError(f"{s} is a directory, not an instance file")
     if not Path(s).exists():
         raise InstanceError(f"{s}: no such instance file or built-in instance name")
     return Instance.load(s)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from llmv2x.errors import InstanceError
+from llmv2x.jsonio import dumps_strict, loads_strict, write_atomic
 from llmv2x.models import physics
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 
@@ -51,6 +52,32 @@ INTEGER_FIELDS = {"tokens"}
 COORDINATE_FIELDS = {"x_m", "y_m"}
 #: Largest integer field accepted: every integer up to 2**53 is exact as a float and an int64.
 MAX_INTEGER = 2**53
+#: Physical range [low, high] of every numeric field (docs/data-format.md, "Physical ranges").
+#: Orders of magnitude wider than any real scenario, narrow enough that eqs. (1)-(10) stay
+#: finite in double precision at every corner (tests/instances/test_schema.py checks one).
+RANGES: dict[str, tuple[float, float]] = {
+    "area_m": (1.0, 1e7),
+    "x_m": (-1e9, 1e9),
+    "y_m": (-1e9, 1e9),
+    "layers": (1, 10_000),
+    "hidden_size": (1, 1_000_000),
+    "batch_size": (1, 10_000),
+    "activation_bits": (1, 1024),
+    "noise_psd_w_per_hz": (1e-30, 1e-3),
+    "tokens": (1, 100_000_000),
+    "gpu_cores": (1, 100_000_000),
+    "flops_per_cycle": (1e-3, 1e6),
+    "f_min_hz": (1.0, 1e12),
+    "f_max_hz": (1.0, 1e12),
+    "kappa": (1e-40, 1e-15),
+    "p_min_w": (1e-9, 1e6),
+    "p_max_w": (1e-9, 1e6),
+    "bandwidth_hz": (1e3, 1e12),
+    "channel_gain": (1e-30, 1e3),
+}
+#: Smallest signal-to-noise ratio g_n p_max / (sigma^2 B_m) accepted at full power over the
+#: whole RSU band; below it the rate (3) loses every digit (log(1 + x) rounds to 0).
+MIN_SNR = 1e-12
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -134,7 +161,7 @@ class Instance:
 
     # ----- JSON -----
     def to_dict(self) -> dict[str, Any]:
-        """The instance dictionary (docs/data-format.md); ``from_dict(to_dict())`` is an exact round trip."""
+        """The instance dictionary (docs/data-format.md); ``from_dict(to_dict())`` round-trips."""
 
         def conv(key: str, v: Any) -> Any:
             return int(v) if key in INTEGER_FIELDS or key in ("gpu_cores",) else float(v)
@@ -163,26 +190,27 @@ class Instance:
 
     def to_json(self, indent: int | None = 1) -> str:
         """instance JSON (docs/data-format.md) text."""
-        return json.dumps(self.to_dict(), indent=indent)
+        return dumps_strict(self.to_dict(), "instance", indent=indent)
 
     def save(self, path: str | Path) -> None:
-        """Write the instance as JSON (whole file at once; nothing half-written on error)."""
-        text = self.to_json()
-        Path(path).write_text(text + "\n")
+        """Write the instance as JSON atomically (a whole file or nothing; mode as ``open``)."""
+        write_atomic(path, self.to_json() + "\n")
 
     @classmethod
     def from_json(cls, text: str) -> Instance:
-        """Parse and validate instance JSON (docs/data-format.md) text."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InstanceError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        return cls.from_dict(data)
+        """Parse and validate instance JSON (docs/data-format.md) text.
+
+        Duplicate keys, ``NaN``/``Infinity``, deep nesting and over-long numbers are refused
+        (``llmv2x.jsonio.loads_strict``) with an InstanceError naming the field.
+        """
+        return cls.from_dict(loads_strict(text, "instance file", InstanceError))
 
     @classmethod
     def load(cls, path: str | Path) -> Instance:
         """Read and validate an instance file."""
         p = Path(path)
+        if p.is_dir():
+            raise InstanceError(f"{path} is a directory, not an instance file")
         if not p.is_file():
             raise InstanceError(f"{path}: no such instance file")
         try:
@@ -219,7 +247,14 @@ def _fields(obj: Any, expected: tuple[str, ...], where: str) -> None:
             raise InstanceError(f"{where + '.' if where else ''}{key}: missing field")
 
 
-def _number(v: Any, where: str, *, positive: bool = True, integer: bool = False) -> float:
+def _number(
+    v: Any,
+    where: str,
+    *,
+    positive: bool = True,
+    integer: bool = False,
+    field: str | None = None,
+) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InstanceError(f"{where}: expected a number, got {json.dumps(v)}")
     try:
@@ -234,6 +269,13 @@ def _number(v: Any, where: str, *, positive: bool = True, integer: bool = False)
         raise InstanceError(f"{where}: {v:.6g} is larger than {MAX_INTEGER}")
     if positive and v <= 0:
         raise InstanceError(f"{where}: {v} must be positive")
+    if field is not None:
+        low, high = RANGES[field]
+        if not low <= v <= high:
+            raise InstanceError(
+                f"{where}: {v:g} is outside the physical range [{low:g}, {high:g}] "
+                "(docs/data-format.md)"
+            )
     return float(v)
 
 
@@ -256,11 +298,11 @@ def _validate(data: Any) -> Instance:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise InstanceError(f"seed: expected an integer or null, got {json.dumps(seed)}")
     area = _list(data["area_m"], "area_m", 2)
-    area_m = (_number(area[0], "area_m[0]"), _number(area[1], "area_m[1]"))
+    area_m = tuple(_number(area[i], f"area_m[{i}]", field="area_m") for i in (0, 1))
 
     _fields(data["llm"], LLM_FIELDS, "llm")
-    llm = {k: int(_number(data["llm"][k], f"llm.{k}", integer=True)) for k in LLM_FIELDS}
-    noise = _number(data["noise_psd_w_per_hz"], "noise_psd_w_per_hz")
+    llm = {k: int(_number(data["llm"][k], f"llm.{k}", integer=True, field=k)) for k in LLM_FIELDS}
+    noise = _number(data["noise_psd_w_per_hz"], "noise_psd_w_per_hz", field="noise_psd_w_per_hz")
 
     vehicles = _list(data["vehicles"], "vehicles")
     rsus = _list(data["rsus"], "rsus")
@@ -280,6 +322,7 @@ def _validate(data: Any) -> Instance:
                     f"vehicles[{n}].{k}",
                     positive=k not in COORDINATE_FIELDS,
                     integer=k in INTEGER_FIELDS or k == "gpu_cores",
+                    field=k,
                 )
             )
         if v["p_min_w"] > v["p_max_w"]:
@@ -300,6 +343,7 @@ def _validate(data: Any) -> Instance:
                     f"rsus[{m}].{k}",
                     positive=k not in COORDINATE_FIELDS,
                     integer=k == "gpu_cores",
+                    field=k,
                 )
             )
 
@@ -308,7 +352,7 @@ def _validate(data: Any) -> Instance:
     for n, row in enumerate(rows):
         _list(row, f"channel_gain[{n}]", n_rsu)
         for m, g in enumerate(row):
-            gain[n, m] = _number(g, f"channel_gain[{n}][{m}]")
+            gain[n, m] = _number(g, f"channel_gain[{n}][{m}]", field="channel_gain")
 
     assoc_list = _list(data["association"], "association", n_veh)
     assoc = np.empty(n_veh, dtype=int)
@@ -330,6 +374,15 @@ def _validate(data: Any) -> Instance:
             raise InstanceError(
                 f"rsus[{m}].bandwidth_hz: {rsu['bandwidth_hz'][m]} cannot give {counts[m]} "
                 f"vehicles the floor of {B_FLOOR_HZ:g} Hz each"
+            )
+
+    for n in range(n_veh):
+        m = int(assoc[n])
+        snr = gain[n, m] * veh["p_max_w"][n] / (noise * rsu["bandwidth_hz"][m])
+        if snr < MIN_SNR:
+            raise InstanceError(
+                f"channel_gain[{n}][{m}]: signal-to-noise ratio {snr:.3g} at p_max_w over the "
+                f"whole band of rsus[{m}] is below {MIN_SNR:g}; the rate (3) is not computable"
             )
 
     def arrays(d: dict[str, list[float]]) -> Mapping[str, np.ndarray]:
