@@ -5,13 +5,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
 
 from llmv2x.errors import InstanceError
 from llmv2x.instances import Instance, generate_instance, load_instance
+from llmv2x.instances.schema import RANGES
 from llmv2x.models import physics
+from llmv2x.models.allocation import Allocation
+from llmv2x.models.evaluator import evaluate
+from llmv2x.settings import SolveSettings
 
 
 @pytest.fixture
@@ -277,3 +283,158 @@ def test_json_nan_literal_is_refused(data):
     text = text.replace(str(data["noise_psd_w_per_hz"]), "NaN", 1)
     with pytest.raises(InstanceError, match=r"^noise_psd_w_per_hz: NaN is not finite"):
         Instance.from_json(text)
+
+
+# ---------------------------------------------------------------------------
+# hostile files and physical ranges (docs/data-format.md, "Physical ranges")
+# ---------------------------------------------------------------------------
+
+
+def test_duplicate_key_is_refused_not_last_one_wins(data):
+    text = json.dumps(data).replace(
+        '"noise_psd_w_per_hz":', '"noise_psd_w_per_hz": -1.0, "noise_psd_w_per_hz":', 1
+    )
+    with pytest.raises(InstanceError, match="^duplicate key 'noise_psd_w_per_hz' in instance"):
+        Instance.from_json(text)
+
+
+def test_duplicate_key_inside_a_vehicle_names_the_vehicle(data):
+    text = json.dumps(data).replace('"kappa":', '"kappa": 1.0, "kappa":', 1)
+    with pytest.raises(InstanceError, match=r"^vehicles\[0\]: duplicate key 'kappa'$"):
+        Instance.from_json(text)
+
+
+def test_nesting_100000_deep_is_one_error():
+    with pytest.raises(InstanceError, match="nested deeper than"):
+        Instance.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_integer_of_5000_digits_is_one_error_naming_the_field(data):
+    text = json.dumps(data).replace('"seed": 1', '"seed": ' + "7" * 5000, 1)
+    with pytest.raises(InstanceError, match=r"^seed: integer of 5000 digits"):
+        Instance.from_json(text)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "start"),
+    [
+        (("vehicles", 1, "kappa"), 1e308, "vehicles[1].kappa: 1e+308 is outside the physical"),
+        (("vehicles", 1, "f_max_hz"), 1e308, "vehicles[1].f_max_hz: 1e+308 is outside"),
+        (("vehicles", 1, "p_max_w"), 1e308, "vehicles[1].p_max_w: 1e+308 is outside"),
+        (("rsus", 0, "f_max_hz"), 1e200, "rsus[0].f_max_hz: 1e+200 is outside"),
+        (("rsus", 1, "kappa"), 1e-300, "rsus[1].kappa: 1e-300 is outside"),
+        (("noise_psd_w_per_hz",), 1e-320, "noise_psd_w_per_hz: 1e-320 is outside"),
+        (("channel_gain", 0, 0), 1e5, "channel_gain[0][0]: 100000.0 is outside"),
+        (("llm", "hidden_size"), 10**9, "llm.hidden_size: 1000000000 is outside"),
+        (("vehicles", 2, "tokens"), 10**12, "vehicles[2].tokens: 1000000000000 is outside"),
+        (("area_m",), [1e300, 1000.0], "area_m[0]: 1e+300 is outside"),
+    ],
+)
+def test_values_beyond_the_physical_ranges_are_refused(data, path, value, start):
+    _set(path)(data, value)
+    with pytest.raises(InstanceError) as info:
+        Instance.from_dict(data)
+    assert str(info.value).startswith(start), str(info.value)
+    assert "docs/data-format.md" in str(info.value)
+
+
+def test_a_signal_drowned_in_noise_is_refused(data):
+    n = 3
+    m = data["association"][n]
+    data["channel_gain"][n][m] = 1e-30
+    with pytest.raises(InstanceError, match=rf"^channel_gain\[{n}\]\[{m}\]: signal-to-noise"):
+        Instance.from_dict(data)
+
+
+def test_a_directory_is_named_as_such(tmp_path):
+    with pytest.raises(InstanceError, match="is a directory, not an instance file"):
+        Instance.load(tmp_path)
+    with pytest.raises(InstanceError, match="is a directory, not an instance file"):
+        load_instance(tmp_path)
+
+
+def test_save_is_atomic_and_keeps_the_umask_mode(small_instance, tmp_path):
+    path = tmp_path / "inst.json"
+    old = os.umask(0o022)
+    try:
+        small_instance.save(path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["inst.json"]
+    assert Instance.load(path).to_dict() == small_instance.to_dict()
+
+
+def _corner(rng: np.random.Generator) -> dict:
+    """A one-vehicle, one-RSU instance with every physical field at a random end of its range."""
+
+    def end(key: str) -> float:
+        return RANGES[key][int(rng.integers(2))]
+
+    f_lo, f_hi = sorted((end("f_min_hz"), end("f_max_hz")))
+    p_lo, p_hi = sorted((end("p_min_w"), end("p_max_w")))
+    return {
+        "format": "llmv2x-instance/1",
+        "name": "corner",
+        "seed": None,
+        "area_m": [end("area_m"), end("area_m")],
+        "llm": {k: int(end(k)) for k in ("layers", "hidden_size", "batch_size", "activation_bits")},
+        "noise_psd_w_per_hz": end("noise_psd_w_per_hz"),
+        "vehicles": [
+            {
+                "x_m": end("x_m"),
+                "y_m": end("y_m"),
+                "tokens": int(end("tokens")),
+                "gpu_cores": int(end("gpu_cores")),
+                "flops_per_cycle": end("flops_per_cycle"),
+                "f_min_hz": f_lo,
+                "f_max_hz": f_hi,
+                "kappa": end("kappa"),
+                "p_min_w": p_lo,
+                "p_max_w": p_hi,
+            }
+        ],
+        "rsus": [
+            {
+                "x_m": end("x_m"),
+                "y_m": end("y_m"),
+                "gpu_cores": int(end("gpu_cores")),
+                "flops_per_cycle": end("flops_per_cycle"),
+                "f_max_hz": max(end("f_max_hz"), 1e6),
+                "kappa": end("kappa"),
+                "bandwidth_hz": end("bandwidth_hz"),
+            }
+        ],
+        "channel_gain": [[end("channel_gain")]],
+        "association": [0],
+    }
+
+
+def test_objective_is_finite_at_every_accepted_corner_of_the_ranges():
+    """Random corners of the ranges: each one is refused, or the objective (10) and the
+    metrics are finite at the simplest points (either split, either power bound)."""
+    rng = np.random.default_rng(9)
+    accepted = 0
+    for _ in range(400):
+        try:
+            inst = Instance.from_dict(_corner(rng))
+        except InstanceError as exc:
+            assert "signal-to-noise" in str(exc), str(exc)
+            continue
+        accepted += 1
+        v, r = inst.vehicle, inst.rsu
+        for alpha in (1.0, float(inst.layers)):
+            for p in (v["p_min_w"], v["p_max_w"]):
+                alloc = Allocation(
+                    alpha=np.array([alpha]),
+                    p_w=np.array(p, float),
+                    b_hz=np.array(r["bandwidth_hz"], float),
+                    f_vehicle_hz=np.array(v["f_max_hz"], float),
+                    f_rsu_hz=np.array(r["f_max_hz"], float),
+                )
+                for variant in ("paper", "latency"):
+                    ev = evaluate(inst, alloc, SolveSettings(omega_t=0.5, objective=variant))
+                    assert ev.feasible
+                    assert np.isfinite(ev.objective) and ev.objective > 0
+                    assert all(np.isfinite(x) for x in ev.metrics.values()), ev.metrics
+    assert accepted > 100

@@ -75,8 +75,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "bandwidth_hz": (1e3, 1e12),
     "channel_gain": (1e-30, 1e3),
 }
-#: Smallest signal-to-noise ratio g_n p_max / (sigma^2 B_m) accepted at full power over the
-#: whole RSU band; below it the rate (3) loses every digit (log(1 + x) rounds to 0).
+#: Smallest signal-to-noise ratio g_n p_min / (sigma^2 B_m) accepted (least power over the
+#: whole RSU band, the worst feasible point); below it the rate (3) loses its digits and
+#: log(1 + x) rounds to 0, an infinite transmit time.
 MIN_SNR = 1e-12
 
 
@@ -273,7 +274,7 @@ def _number(
         low, high = RANGES[field]
         if not low <= v <= high:
             raise InstanceError(
-                f"{where}: {v:g} is outside the physical range [{low:g}, {high:g}] "
+                f"{where}: {v!r} is outside the physical range [{low:g}, {high:g}] "
                 "(docs/data-format.md)"
             )
     return float(v)
@@ -378,10 +379,10 @@ def _validate(data: Any) -> Instance:
 
     for n in range(n_veh):
         m = int(assoc[n])
-        snr = gain[n, m] * veh["p_max_w"][n] / (noise * rsu["bandwidth_hz"][m])
+        snr = gain[n, m] * veh["p_min_w"][n] / (noise * rsu["bandwidth_hz"][m])
         if snr < MIN_SNR:
             raise InstanceError(
-                f"channel_gain[{n}][{m}]: signal-to-noise ratio {snr:.3g} at p_max_w over the "
+                f"channel_gain[{n}][{m}]: signal-to-noise ratio {snr:.3g} at p_min_w over the "
                 f"whole band of rsus[{m}] is below {MIN_SNR:g}; the rate (3) is not computable"
             )
 
