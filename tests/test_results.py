@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
 
-from llmv2x.errors import ResultError, SolveError
+from llmv2x.errors import LlmV2xError, ResultError, SolveError
 from llmv2x.models.evaluator import evaluate
-from llmv2x.results import FIELDS, Result, make_result
+from llmv2x.results import FIELDS, Result, audit, can_prove_optimality, make_result
+from llmv2x.settings import SolveSettings
 from llmv2x.solvers.initial import initial_allocation
 
 
@@ -163,3 +167,112 @@ def test_from_json_refuses_invalid_json():
 def test_load_refuses_a_missing_file(tmp_path):
     with pytest.raises(ResultError, match="no such result file"):
         Result.load(tmp_path / "missing.json")
+
+
+# ---------------------------------------------------------------------------
+# hostile result files, non-finite points, atomic saves (issue 9)
+# ---------------------------------------------------------------------------
+
+
+def test_make_result_never_reports_a_non_finite_objective(small_instance, settings, alloc):
+    # an instance object built without validation: a noise density so large the rate (3)
+    # underflows to 0 and every transmit time is infinite
+    drowned = dataclasses.replace(small_instance, noise_psd_w_per_hz=1e300)
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(evaluate(drowned, alloc, settings).objective)
+        res = make_result(drowned, settings, "ao", alloc, "converged", 1.0)
+    assert res.status == "error"
+    assert res.allocation is None and res.objective is None and res.metrics == {}
+    assert "not finite" in res.message
+    assert "Infinity" not in res.to_json() and "NaN" not in res.to_json()
+
+
+def test_to_json_refuses_to_write_a_non_json_token(result):
+    broken = dataclasses.replace(result, objective=float("inf"))
+    with pytest.raises(LlmV2xError, match="NaN or infinite"):
+        broken.to_json()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace('"status": ', '"status": "error", "status": ', 1), "duplicate key"),
+        (lambda t: t.replace('"alpha": [', '"alpha": [' + "1" * 400 + ", ", 1), r"alpha\[0\]"),
+        (lambda t: t.replace('"solve_time_s": 0.25', '"solve_time_s": NaN', 1), "solve_time_s"),
+        (lambda t: "[" * 100_000 + "]" * 100_000, "nested deeper"),
+        (lambda t: t.replace('"iterations": 3', '"iterations": ' + "9" * 5000, 1), "iterations"),
+    ],
+)
+def test_hostile_result_text_is_one_result_error(result, edit, message):
+    text = edit(result.to_json())
+    with pytest.raises(ResultError, match=message) as info:
+        Result.from_json(text)
+    assert "\n" not in str(info.value)
+
+
+def test_from_dict_refuses_a_non_finite_number(result):
+    d = result.to_dict()
+    d["objective"] = float("nan")
+    with pytest.raises(ResultError, match="objective: nan is not finite"):
+        Result.from_dict(d)
+
+
+def test_load_names_a_directory(tmp_path):
+    with pytest.raises(ResultError, match="is a directory, not a result file"):
+        Result.load(tmp_path)
+
+
+def test_save_keeps_the_mode_the_umask_gives(result, tmp_path):
+    path = tmp_path / "res.json"
+    old = os.umask(0o022)
+    try:
+        result.save(path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    path.chmod(0o600)
+    result.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["res.json"]
+
+
+# ----- audit (what ``llmv2x evaluate`` checks; the CLI cases are in tests/test_claims.py) -----
+
+
+def test_audit_of_an_honest_result_finds_nothing(small_instance, result):
+    found = audit(small_instance, result)
+    assert found.ok and found.problems == []
+    assert found.objective == pytest.approx(result.objective, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("method", "solvers", "provable"),
+    [
+        ("exact", {"exact": "llmv2x structure"}, True),
+        ("minlp", {"minlp": "scip 9.2 (pyscipopt 5.4)"}, True),
+        ("minlp", {"minlp": "gurobi 12.0.1"}, True),
+        ("minlp", {"minlp": "couenne 0.5.8"}, True),
+        ("minlp", {"minlp": "mindtpy (pyomo 6.9)"}, False),
+        ("minlp", {"minlp": "bonmin 1.8"}, False),
+        ("minlp", {}, False),
+        ("ao", {"qp": "highs 1.8"}, False),
+        ("equal", {}, False),
+    ],
+)
+def test_only_exact_and_global_minlp_may_claim_optimal(result, method, solvers, provable):
+    claimed = dataclasses.replace(result, method=method, solvers=solvers, status="optimal")
+    assert can_prove_optimality(claimed) is provable
+
+
+def test_audit_uses_the_results_own_weights(small_instance, alloc):
+    latency = SolveSettings(omega_t=0.8, objective="latency")
+    res = make_result(small_instance, latency, "initial", alloc, "feasible", 0.1)
+    assert audit(small_instance, res).ok
+    # the same point under the default weights has another objective: a false record
+    other = dataclasses.replace(res, omega_t=0.5, objective_variant="paper")
+    assert any(p.startswith("objective: recorded") for p in audit(small_instance, other).problems)
+
+
+def test_audit_refuses_a_point_of_another_size(small_instance, paper_instance, result):
+    with pytest.raises(ResultError, match="alpha: result has 6 vehicles"):
+        audit(paper_instance, result)

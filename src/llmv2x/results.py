@@ -224,7 +224,8 @@ def make_result(
     objective_value = None
     metric_values: dict[str, float] = {}
     if alloc is not None:
-        ev = evaluate(instance, alloc, settings)
+        with np.errstate(all="ignore"):  # a non-finite value is reported below, not warned
+            ev = evaluate(instance, alloc, settings)
         if not ev.feasible:
             worst = max(ev.violations, key=ev.violations.get)
             message = (
@@ -364,7 +365,8 @@ def audit(instance: Instance, result: Result) -> Audit:
     if result.status in ("error", "infeasible"):
         problems.append(f"status: {result.status} yet the result carries a point")
     settings = SolveSettings(omega_t=result.omega_t, objective=result.objective_variant)
-    ev = evaluate(instance, alloc, settings)
+    with np.errstate(all="ignore"):  # a non-finite value is a problem below, not a warning
+        ev = evaluate(instance, alloc, settings)
     finite = math.isfinite(ev.objective)
     if not ev.feasible:
         worst = max(ev.violations, key=ev.violations.get)
