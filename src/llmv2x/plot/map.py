@@ -1,0 +1,378 @@
+"""Panel 1: a map of the area with RSUs, vehicles and who serves whom.
+
+Up to ``AGGREGATE_ABOVE`` vehicles, every vehicle is one marker (colour: its split alpha,
+size: its tokens) joined to its serving RSU by a line, with its strongest other links drawn
+faint. Past that, single markers only hide each other: the map shows the vehicle density
+(hexagonal cells) and one circle per RSU sized by its load and coloured by its mean alpha.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.lines import Line2D
+
+from llmv2x.instances.schema import Instance
+from llmv2x.plot.breakdown import (
+    VehicleBreakdown,
+    allocation_of,
+    association_of,
+    binding,
+    per_vehicle_limit,
+    rsu_usage,
+    vehicle_breakdown,
+)
+
+#: more vehicles than this and the map aggregates them (density and per-RSU circles)
+AGGREGATE_ABOVE = 300
+#: vehicles are numbered on the map up to this many (so the bars can be matched)
+LABEL_VEHICLES_UP_TO = 30
+ALPHA_CMAP = "viridis"
+RSU_COLOUR = "#d62728"
+LINK_COLOUR = "#444444"
+
+
+def alpha_norm(instance: Instance) -> Normalize:
+    """The colour scale of the split alpha, 1 .. Upsilon, shared by every panel."""
+    return Normalize(vmin=1.0, vmax=float(instance.layers))
+
+
+def candidate_links(instance: Instance, k: int = 3) -> np.ndarray:
+    """(N, k) RSU indices of each vehicle's k strongest links (its candidate RSUs).
+
+    An instance with sparse links (a ``links`` attribute of (vehicle, rsu) pairs) gives
+    those links instead, padded with -1.
+    """
+    links = getattr(instance, "links", None)
+    n = instance.n_vehicles
+    if links is not None:
+        pairs = [[] for _ in range(n)]
+        for veh, rsu in zip(links["vehicle"], links["rsu"], strict=True):
+            pairs[int(veh)].append(int(rsu))
+        width = max((len(p) for p in pairs), default=0)
+        out = np.full((n, width), -1, int)
+        for i, p in enumerate(pairs):
+            out[i, : len(p)] = p
+        return out
+    k = max(0, min(k, instance.n_rsus))
+    return np.argsort(-instance.channel_gain, axis=1)[:, :k]
+
+
+def _marker_sizes(tokens: np.ndarray, n: int) -> tuple[np.ndarray, float, float]:
+    """Scatter sizes (points^2) growing with tokens; smaller ranges for crowded maps."""
+    lo, hi = (45.0, 260.0) if n <= 40 else (14.0, 90.0)
+    t0, t1 = float(tokens.min()), float(tokens.max())
+    span = t1 - t0 if t1 > t0 else 1.0
+    return lo + (tokens - t0) / span * (hi - lo), lo, hi
+
+
+def _size_legend(ax: Axes, tokens: np.ndarray, n: int) -> list[Line2D]:
+    t0, t1 = int(tokens.min()), int(tokens.max())
+    values = sorted({t0, int(round((t0 + t1) / 2)), t1})
+    sizes, _, _ = _marker_sizes(np.asarray(values, float), n)
+    if t0 == t1:
+        sizes = _marker_sizes(tokens, n)[0][:1]
+    return [
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            marker="o",
+            markersize=float(np.sqrt(s)),
+            markerfacecolor="#bbbbbb",
+            markeredgecolor="black",
+            markeredgewidth=0.5,
+            label=f"{v} tokens",
+        )
+        for v, s in zip(values, sizes, strict=False)
+    ]
+
+
+def _rsu_label(m: int, usage: Any) -> str:
+    k = int(usage.vehicles[m])
+    if k == 0:
+        return f"RSU {m}: idle"
+    return (
+        f"RSU {m} · {k} veh · {usage.layers[m]:.0f} layers\n"
+        f"B {usage.bandwidth_share[m]:.0%}, F {usage.frequency_share[m]:.0%} used"
+    )
+
+
+#: label positions tried around an RSU: (dx, dy) direction of the offset, and its length (pt)
+_DIRECTIONS = ((1, 1), (-1, 1), (1, -1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+_OFFSETS_PT = (11.0, 30.0, 55.0)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _box(x: float, y: float, dx: int, dy: int, off: float, w: float, h: float) -> tuple[float, ...]:
+    x0 = x + off if dx > 0 else (x - off - w if dx < 0 else x - w / 2)
+    y0 = y + off if dy > 0 else (y - off - h if dy < 0 else y - h / 2)
+    return (x0, y0, x0 + w, y0 + h)
+
+
+def _place_labels(
+    ax: Axes, anchors: np.ndarray, texts: list[str], fontsize: float, avoid: np.ndarray
+) -> list[tuple[int, int, float]]:
+    """Greedy label placement: for each anchor the (direction, offset) whose box overlaps least.
+
+    Boxes are estimated in display units from the font size; ``avoid`` are display points
+    (vehicles) a label should not hide; covering an RSU costs ten times more, another label
+    a hundred times more, and a far offset (drawn with a leader line) a little.
+    Longest labels choose first.
+    """
+    ax.apply_aspect()
+    px = ax.figure.dpi / 72.0
+    frame = tuple(ax.bbox.extents)
+    placed: list[tuple[float, ...]] = []
+    chosen: list[tuple[int, int, float]] = [(1, 1, _OFFSETS_PT[0])] * len(texts)
+    for i in sorted(range(len(texts)), key=lambda j: -len(texts[j])):
+        lines = texts[i].split("\n")
+        w = (0.56 * fontsize * max(len(s) for s in lines) + 8) * px
+        h = (1.25 * fontsize * len(lines) + 6) * px
+        x, y = anchors[i]
+        best, best_score = chosen[i], float("inf")
+        for k, off_pt in enumerate(_OFFSETS_PT):
+            for dx, dy in _DIRECTIONS:
+                box = _box(x, y, dx, dy, off_pt * px, w, h)
+                score = 0.6 * k + sum(_overlap(box, p) for p in placed) / (w * h) * 100.0
+                for pts, margin, weight in ((avoid, 4.0 * px, 1.0), (anchors, 9.0 * px, 10.0)):
+                    inside = (pts[:, 0] > box[0] - margin) & (pts[:, 0] < box[2] + margin)
+                    inside &= (pts[:, 1] > box[1] - margin) & (pts[:, 1] < box[3] + margin)
+                    score += weight * float(np.sum(inside))
+                score += (w * h - _overlap(box, frame)) / (w * h) * 200.0
+                if score < best_score:
+                    best, best_score = (dx, dy, off_pt), score
+        placed.append(_box(x, y, best[0], best[1], best[2] * px, w, h))
+        chosen[i] = best
+    return chosen
+
+
+def _annotate_rsus(ax: Axes, instance: Instance, usage: Any, avoid_xy: np.ndarray) -> None:
+    rx, ry = instance.rsu["x_m"], instance.rsu["y_m"]
+    fontsize = 6.5 if instance.n_rsus > 10 else 7.5
+    texts = [_rsu_label(m, usage) for m in range(instance.n_rsus)]
+    anchors = ax.transData.transform(np.column_stack([rx, ry]))
+    avoid = ax.transData.transform(avoid_xy) if len(avoid_xy) else np.empty((0, 2))
+    where = _place_labels(ax, anchors, texts, fontsize, avoid)
+    for m, (dx, dy, off) in enumerate(where):
+        far = off > _OFFSETS_PT[0]
+        ax.annotate(
+            texts[m],
+            (rx[m], ry[m]),
+            xytext=(off * dx, off * dy),
+            textcoords="offset points",
+            ha={1: "left", -1: "right", 0: "center"}[dx],
+            va={1: "bottom", -1: "top", 0: "center"}[dy],
+            fontsize=fontsize,
+            multialignment="left",
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": RSU_COLOUR, "alpha": 0.85},
+            arrowprops={"arrowstyle": "-", "color": RSU_COLOUR, "lw": 0.8} if far else None,
+        )
+
+
+def _frame(ax: Axes, instance: Instance) -> None:
+    w, h = instance.area_m
+    xs = np.concatenate([instance.vehicle["x_m"], instance.rsu["x_m"], [0.0, w]])
+    ys = np.concatenate([instance.vehicle["y_m"], instance.rsu["y_m"], [0.0, h]])
+    pad = 0.04 * max(w, h)
+    ax.set_xlim(xs.min() - pad, xs.max() + pad)
+    ax.set_ylim(ys.min() - pad, ys.max() + pad)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+
+
+def draw_map(
+    ax: Axes,
+    instance: Instance,
+    result: Any,
+    *,
+    candidates: int = 3,
+    deadlines: Any = None,
+    energy_budgets: Any = None,
+    aggregate_above: int = AGGREGATE_ABOVE,
+    colorbar: bool = True,
+) -> Axes:
+    """Draw the map panel of ``result`` on ``instance`` into ``ax`` and return ``ax``.
+
+    Parameters
+    ----------
+    candidates : how many of each vehicle's strongest links to draw faint (0: none).
+    deadlines, energy_budgets : per-vehicle limits (default: the instance's ``deadline_s``
+        and ``energy_budget_j`` if it has them); vehicles whose limit binds get a red ring.
+    aggregate_above : past this many vehicles the map shows densities (module docstring).
+    colorbar : add the colour bar of alpha beside ``ax``.
+    """
+    alloc = allocation_of(instance, result)
+    assoc = association_of(instance, result)
+    usage = rsu_usage(instance, alloc, assoc)
+    bd = vehicle_breakdown(instance, alloc, assoc)
+    norm = alpha_norm(instance)
+    n = instance.n_vehicles
+    vx, vy = instance.vehicle["x_m"], instance.vehicle["y_m"]
+    rx, ry = instance.rsu["x_m"], instance.rsu["y_m"]
+    _frame(ax, instance)
+    handles: list[Any] = []
+    if n > aggregate_above:
+        mappable = _draw_aggregate(ax, instance, bd, usage, norm)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                marker="o",
+                ms=12,
+                mfc="#9ccc65",
+                mec="black",
+                mew=0.6,
+                label="area: vehicles served, colour: mean α",
+            )
+        )
+        title = f"map: {n} vehicles shown as density (more than {aggregate_above} vehicles)"
+    else:
+        if candidates > 0:
+            cand = candidate_links(instance, candidates)
+            segs = [
+                ((vx[i], vy[i]), (rx[m], ry[m]))
+                for i in range(n)
+                for m in cand[i]
+                if m >= 0 and m != assoc[i]
+            ]
+            ax.add_collection(
+                LineCollection(
+                    segs, colors="#9e9e9e", linewidths=0.6, linestyles=(0, (3, 3)), alpha=0.55
+                )
+            )
+            handles.append(
+                Line2D([], [], color="#9e9e9e", lw=0.8, ls=(0, (3, 3)), label="candidate link")
+            )
+        served = [((vx[i], vy[i]), (rx[assoc[i]], ry[assoc[i]])) for i in range(n)]
+        ax.add_collection(
+            LineCollection(served, colors=LINK_COLOUR, linewidths=1.1 if n <= 40 else 0.7)
+        )
+        handles.append(Line2D([], [], color=LINK_COLOUR, lw=1.1, label="serving RSU"))
+        sizes, _, _ = _marker_sizes(instance.vehicle["tokens"].astype(float), n)
+        mappable = ax.scatter(
+            vx,
+            vy,
+            c=bd.alpha,
+            s=sizes,
+            cmap=ALPHA_CMAP,
+            norm=norm,
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=4,
+        )
+        ring = binding(bd.completion_time, per_vehicle_limit(instance, "deadline_s", deadlines))
+        ring |= binding(
+            bd.own_energy, per_vehicle_limit(instance, "energy_budget_j", energy_budgets)
+        )
+        if ring.any():
+            ax.scatter(
+                vx[ring],
+                vy[ring],
+                s=sizes[ring] * 2.2,
+                facecolors="none",
+                edgecolors="red",
+                linewidths=1.3,
+                zorder=5,
+            )
+            handles.append(
+                Line2D([], [], ls="", marker="o", ms=10, mfc="none", mec="red", label="limit binds")
+            )
+        if n <= LABEL_VEHICLES_UP_TO:
+            for i in range(n):
+                ax.annotate(
+                    str(i),
+                    (vx[i], vy[i]),
+                    xytext=(0, -np.sqrt(sizes[i]) / 2 - 1),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    fontsize=6.5,
+                    color="#333333",
+                    zorder=5,
+                )
+        handles.extend(_size_legend(ax, instance.vehicle["tokens"], n))
+        title = f"map: {n} vehicles, {instance.n_rsus} RSUs"
+    title += "\nRSU: vehicles · offloaded layers · B, F: bandwidth, frequency used"
+    ax.scatter(
+        rx, ry, marker="^", s=170, c=RSU_COLOUR, edgecolors="white", linewidths=1.0, zorder=7
+    )
+    handles.insert(
+        0, Line2D([], [], ls="", marker="^", ms=10, mfc=RSU_COLOUR, mec="white", label="RSU")
+    )
+    avoid = np.column_stack([vx, vy]) if n <= aggregate_above else np.empty((0, 2))
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.09),
+        ncol=len(handles) if len(handles) <= 6 else 4,
+        fontsize=7.5,
+        frameon=False,
+        labelspacing=1.2,
+        handletextpad=0.3,
+        columnspacing=1.2,
+    )
+    ax.set_title(title, fontsize=9.5)
+    if colorbar:
+        cb = ax.figure.colorbar(mappable, ax=ax, shrink=0.85, pad=0.02)
+        what = "mean α of the RSU's vehicles" if n > aggregate_above else "α"
+        cb.set_label(f"{what}: layers run on the vehicle (of {instance.layers})")
+        cb.set_ticks(
+            sorted({1, *range(0, instance.layers + 1, max(1, instance.layers // 4))} - {0})
+        )
+    if ax.figure.get_layout_engine() is not None:
+        ax.figure.draw_without_rendering()  # settle the layout: labels are placed in display units
+    _annotate_rsus(ax, instance, usage, avoid)
+    return ax
+
+
+def _draw_aggregate(
+    ax: Axes, instance: Instance, bd: VehicleBreakdown, usage: Any, norm: Normalize
+) -> Any:
+    """Density of vehicles plus one circle per RSU (area: its load, colour: its mean alpha)."""
+    w, h = instance.area_m
+    cells = ax.hexbin(
+        instance.vehicle["x_m"],
+        instance.vehicle["y_m"],
+        gridsize=max(6, int(np.sqrt(instance.n_vehicles) / 2)),
+        extent=(0.0, w, 0.0, h),
+        cmap="Greys",
+        mincnt=1,
+        vmin=0,
+        alpha=0.6,
+        linewidths=0.2,
+        zorder=1,
+    )
+    cb = ax.figure.colorbar(cells, ax=ax, shrink=0.85, pad=0.01)
+    cb.set_label("vehicles per hexagonal cell")
+    m = instance.n_rsus
+    mean_alpha = np.bincount(bd.association, weights=bd.alpha, minlength=m) / np.maximum(
+        usage.vehicles, 1
+    )
+    load = usage.vehicles
+    sizes = 60.0 + 1400.0 * load / max(float(load.max()), 1.0)
+    served = load > 0
+    return ax.scatter(
+        instance.rsu["x_m"][served],
+        instance.rsu["y_m"][served],
+        s=sizes[served],
+        c=mean_alpha[served],
+        cmap=ALPHA_CMAP,
+        norm=norm,
+        alpha=0.75,
+        edgecolors="black",
+        linewidths=0.6,
+        zorder=3,
+    )
