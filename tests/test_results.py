@@ -152,6 +152,8 @@ def _broken(result: Result, key: str, value) -> str:
         ("metrics", [], "metrics"),
         ("p_w", [0.1], "lists of equal length"),
         ("b_hz", ["x"] * 6, "b_hz[0]"),
+        ("instance", ["small"], "instance: expected a string"),
+        ("method", 3, "method: expected a string"),
     ],
 )
 def test_from_json_refuses_malformed_fields(result, key, value, message):

@@ -140,6 +140,16 @@ class Result:
         """Write the result file atomically (a whole file or nothing; mode as ``open``)."""
         write_atomic(path, self.to_json() + "\n")
 
+    def plot(self, instance: Instance, ax: Any = None, **kw: Any) -> Any:
+        """Draw this result on ``instance``; a matplotlib Figure (docs/plotting.md).
+
+        ``ax``: None (map, time and energy bars and a title), one Axes (the map only) or
+        three Axes. Keywords go to ``llmv2x.plot.plot_result``; matplotlib is imported here.
+        """
+        from llmv2x.plot import plot_result
+
+        return plot_result(instance, self, ax, **kw)
+
     @classmethod
     def from_dict(cls, d: Any) -> Result:
         """Parse a result dictionary (docs/result-format.md); no re-verification (see ``audit``)."""
@@ -153,6 +163,9 @@ class Result:
                 raise ResultError(f"{k}: unknown field")
         if d["format"] != FORMAT:
             raise ResultError(f"format: expected {FORMAT!r}, got {d['format']!r}")
+        for k in ("instance", "method", "objective_variant"):
+            if not isinstance(d[k], str):
+                raise ResultError(f"{k}: expected a string, got {type(d[k]).__name__}")
         if d["status"] not in STATUSES:
             raise ResultError(f"status: {d['status']!r} is not one of {', '.join(STATUSES)}")
         arrays = ("alpha", "p_w", "b_hz", "f_vehicle_hz", "f_rsu_hz")
