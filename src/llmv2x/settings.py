@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,6 +29,11 @@ class Objective(str, enum.Enum):
             ) from None
 
 
+def _is_real(value: Any) -> bool:
+    """A real number that is not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class SolveSettings:
     """Options of one solve. ``omega_e = 1 - omega_t`` (paper section II-B).
@@ -41,7 +48,8 @@ class SolveSettings:
     tol : relative tolerance of the outer loops (AO, fractional programming).
     gap : relative optimality gap asked of a MINLP backend.
     verbose : let backends print their logs.
-    options : method-specific options (see docs/algorithms.md).
+    options : method-specific options: ``llmv2x.solvers.methods.OPTIONS`` lists what each
+        method reads; ``llmv2x.solve`` refuses any other (docs/algorithms.md).
     """
 
     omega_t: float = 0.5
@@ -64,8 +72,30 @@ class SolveSettings:
             raise SettingsError(f"omega_t: {w} is outside [0, 1]")
         object.__setattr__(self, "omega_t", float(w))
         object.__setattr__(self, "objective", Objective.parse(self.objective))
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise SettingsError(f"time_limit: {self.time_limit} must be positive")
+        if self.time_limit is not None:
+            if not _is_real(self.time_limit) or math.isnan(self.time_limit):
+                raise SettingsError(f"time_limit: {self.time_limit!r} is not a number of seconds")
+            if not self.time_limit > 0:
+                raise SettingsError(f"time_limit: {self.time_limit} must be positive")
+        for name in ("qp_backend", "nlp_backend", "minlp_backend"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise SettingsError(f"{name}: {value!r} is not a backend name")
+        if self.seed is not None and not (
+            isinstance(self.seed, numbers.Integral) and not isinstance(self.seed, bool)
+        ):
+            raise SettingsError(f"seed: {self.seed!r} is not an integer")
+        for name in ("tol", "gap"):
+            value = getattr(self, name)
+            if not _is_real(value) or not math.isfinite(value) or not value > 0:
+                raise SettingsError(f"{name}: {value!r} is not a positive number")
+        if not isinstance(self.verbose, bool):
+            raise SettingsError(f"verbose: {self.verbose!r} is not true or false")
+        if not isinstance(self.options, Mapping):
+            raise SettingsError(f"options: {self.options!r} is not a mapping of name to value")
+        bad = [k for k in self.options if not isinstance(k, str)]
+        if bad:
+            raise SettingsError(f"options: key {bad[0]!r} is not an option name")
 
     @property
     def omega_e(self) -> float:

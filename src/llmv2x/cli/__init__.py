@@ -1,7 +1,8 @@
 """Command line of llmv2x (docs/cli.md): argument parsing and error-to-exit-code mapping.
 
 The package is split by step: ``parser`` builds the argparse tree, ``commands`` runs each
-command, ``output`` formats and writes what a command produces.
+command, ``output`` formats and writes what a command produces, ``logs`` sends logging and
+warnings to stderr. stdout carries results only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from llmv2x.cli.logs import configure_logging
 from llmv2x.cli.output import _write_atomic, summary
 from llmv2x.cli.parser import EXIT_USER_ERROR, build_parser
 from llmv2x.errors import LlmV2xError
@@ -18,9 +20,17 @@ __all__ = ["EXIT_USER_ERROR", "_write_atomic", "build_parser", "main", "summary"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run a command; a user's mistake becomes one line on stderr and exit 2."""
+    """Entry point: run a command; a user's mistake becomes one line on stderr and exit 2.
+
+    ``llmv2x`` (or ``llmv2x instance``) without a command prints its help on stderr and
+    exits 2.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is None:
+        sys.stderr.write(args.usage_of.format_help())
+        return EXIT_USER_ERROR
+    restore = configure_logging(args.verbosity, args.quiet)
     try:
         return int(args.func(args))
     except LlmV2xError as exc:
@@ -33,3 +43,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("llmv2x: interrupted", file=sys.stderr)
         return 130
+    finally:
+        restore()

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+from typing import Any
 
-from llmv2x.cli.output import _write_atomic, summary
+from llmv2x.cli.output import (
+    _write_atomic,
+    check_output_dir,
+    check_output_file,
+    results_only_on_stdout,
+    summary,
+)
 from llmv2x.errors import LlmV2xError
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from llmv2x.instances.generate import generate_instance, scenario_fields
 
+    check_output_file(args.output)
     overrides = {name: getattr(args, name) for name, _, _ in scenario_fields()}
     try:
         inst = generate_instance(seed=args.seed, name=args.name, **overrides)
@@ -40,10 +47,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _parse_value(text: str) -> object:
-    """An option value: int, float, true/false, or the string itself."""
+    """An option value: int, float, true/false, JSON ({...}, [...]), or the string itself."""
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
+    if text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LlmV2xError(f"--option: {text!r} is not valid JSON ({exc.msg})") from None
     for conv in (int, float):
         try:
             return conv(text)
@@ -52,14 +64,15 @@ def _parse_value(text: str) -> object:
     return text
 
 
-def _settings(args: argparse.Namespace):
+def _settings(args: argparse.Namespace) -> Any:
+    """SolveSettings from the flags of ``solve`` and ``compare``."""
     from llmv2x.settings import SolveSettings
 
     options: dict[str, object] = {}
     for item in getattr(args, "option", []) or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise LlmV2xError(f"--option: {item!r} is not KEY=VALUE")
+        if not sep or not key.strip():
+            raise LlmV2xError(f"--option: {item!r} is not NAME=VALUE")
         options[key.strip().replace("-", "_")] = _parse_value(value.strip())
     if getattr(args, "formulation", None):
         options["formulation"] = args.formulation
@@ -73,7 +86,7 @@ def _settings(args: argparse.Namespace):
         nlp_backend=args.nlp_backend,
         minlp_backend=args.minlp_backend,
         seed=args.seed,
-        verbose=args.verbose,
+        verbose=getattr(args, "verbosity", 0) >= 1 and not getattr(args, "quiet", False),
         options=options,
     )
 
@@ -83,10 +96,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     from llmv2x.instances import load_instance
 
     settings = _settings(args)
+    if args.output:
+        check_output_file(args.output)
     inst = load_instance(args.file)
-    if args.output and not Path(args.output).parent.exists():
-        raise LlmV2xError(f"-o: folder {Path(args.output).parent} does not exist")
-    res = solve(inst, method=args.method, settings=settings)
+    with results_only_on_stdout():
+        res = solve(inst, method=args.method, settings=settings)
     if args.output:
         _write_atomic(args.output, res.to_json() + "\n")
     print(summary(inst, res))
@@ -95,35 +109,27 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from llmv2x.instances import load_instance
-    from llmv2x.models.evaluator import evaluate
-    from llmv2x.results import Result
-    from llmv2x.settings import SolveSettings
+    from llmv2x.results import Result, audit
 
     inst = load_instance(args.file)
-    res = Result.load(args.result)
-    if res.allocation is None:
-        print(
-            json.dumps({"feasible": False, "objective": None, "max_violation": None, "metrics": {}})
-        )
-        return 1
-    if len(res.allocation.alpha) != inst.n_vehicles:
-        raise LlmV2xError(
-            f"alpha: result has {len(res.allocation.alpha)} vehicles, instance {inst.n_vehicles}"
-        )
-    settings = SolveSettings(omega_t=res.omega_t, objective=res.objective_variant)
-    ev = evaluate(inst, res.allocation, settings)
-    out = {
-        "feasible": bool(ev.feasible),
-        "objective": ev.objective,
-        "max_violation": ev.max_violation,
-        "metrics": ev.metrics,
-    }
-    print(json.dumps(out))
-    recorded = res.objective
-    matches = recorded is not None and abs(recorded - ev.objective) <= 1e-9 * max(
-        1.0, abs(ev.objective)
-    )
-    return 0 if ev.feasible and matches else 1
+    found = audit(inst, Result.load(args.result))
+    print(json.dumps(found.to_dict(), allow_nan=False))
+    return 0 if found.ok else 1
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from llmv2x.instances import load_instance
+    from llmv2x.plot import FORMATS, plot_result, save_figure
+    from llmv2x.results import Result
+
+    if not str(args.output).lower().endswith(FORMATS):
+        raise LlmV2xError(f"-o: {args.output}: use a .png, .pdf or .svg file name")
+    check_output_file(args.output)
+    inst = load_instance(args.file)
+    fig = plot_result(inst, Result.load(args.result), scale=args.scale)
+    save_figure(fig, args.output)
+    print(f"wrote {args.output}")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -133,7 +139,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     inst = load_instance(args.instance)
     method = "ao" if "ao" in available_methods() else "initial"
-    res = solve(inst, method=method, omega_t=args.omega_t)
+    with results_only_on_stdout():
+        res = solve(inst, method=method, omega_t=args.omega_t)
     print(summary(inst, res))
     return 0 if res.ok else 1
 
@@ -141,17 +148,40 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from llmv2x.experiments.compare import compare, to_markdown, write_tables
     from llmv2x.instances import load_instance
+    from llmv2x.solvers.registry import backend_names
 
     settings = _settings(args)
+    _check_compare_options(settings.options)
     if settings.time_limit is None:
         settings = settings.with_(time_limit=60.0)
+    check_output_dir(args.output_dir, "--output-dir")
+    backends = None
+    if args.minlp_backends:
+        backends = [b.strip() for b in args.minlp_backends.split(",") if b.strip()]
+        bad = [b for b in backends if b not in backend_names("minlp")]
+        if bad:
+            raise LlmV2xError(
+                f"--minlp-backends: {', '.join(bad)} not among {', '.join(backend_names('minlp'))}"
+            )
     inst = load_instance(args.file)
-    backends = args.minlp_backends.split(",") if args.minlp_backends else None
-    df = compare(inst, settings, backends)
+    with results_only_on_stdout():
+        df = compare(inst, settings, backends)
     print(to_markdown(df.drop(columns=["message"])))
     csv, md = write_tables(df, args.output_dir, f"compare-{inst.name}")
     print(f"wrote {csv} and {md}")
     return 0
+
+
+def _check_compare_options(options: dict[str, Any]) -> None:
+    """compare runs several methods: each option must be read by at least one of them."""
+    from llmv2x.solvers.methods import OPTIONS, unknown_name_error
+
+    declared = {o.name: (m, o) for m, opts in OPTIONS.items() for o in opts.values()}
+    for name, value in options.items():
+        if name not in declared:
+            raise unknown_name_error("option", name, "compare", sorted(declared))
+        method, opt = declared[name]
+        opt.check(value, method)
 
 
 def _cmd_solvers(args: argparse.Namespace) -> int:
@@ -164,15 +194,18 @@ def _cmd_solvers(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from llmv2x.experiments.reproduce import reproduce
 
-    report = reproduce(
-        args.output_dir,
-        seeds=args.seeds,
-        sets=args.sets,
-        workers=args.workers,
-        dask_scheduler=args.dask_scheduler,
-        dask_workers=args.dask_workers,
-        progress=not args.no_progress,
-    )
+    check_output_dir(args.output_dir, "--output-dir")
+    with results_only_on_stdout():
+        report = reproduce(
+            args.output_dir,
+            seeds=args.seeds,
+            sets=args.sets,
+            workers=args.workers,
+            dask_scheduler=args.dask_scheduler,
+            dask_workers=args.dask_workers,
+            progress=not args.no_progress,
+            retry_errors=args.retry_errors,
+        )
     for name, r in report.items():
         errors = f", {r['errors']} failed solves (see claims.md)" if r["errors"] else ""
         print(f"{name}: {len(r['table'])} solves in {r['seconds']:.0f} s{errors}")
@@ -191,6 +224,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from llmv2x.experiments.sweep import InstanceSpec, Study, paper_study, run_study
     from llmv2x.instances.generate import scenario_fields
 
+    check_output_file(args.output)
     omega_t = _float_list(args.omega_t, "--omega-t")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.seeds is not None and args.seeds < 1:
@@ -217,15 +251,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     else:
         k = 20 if args.seeds is None else args.seeds
         study = paper_study(k, omega_t, methods, args.objective, **scenario)
-    df = run_study(
-        study,
-        args.output,
-        workers=args.workers,
-        dask_scheduler=args.dask_scheduler,
-        dask_workers=args.dask_workers,
-        progress=not args.no_progress,
-        retry_errors=args.retry_errors,
-    )
+    with results_only_on_stdout():
+        df = run_study(
+            study,
+            args.output,
+            workers=args.workers,
+            dask_scheduler=args.dask_scheduler,
+            dask_workers=args.dask_workers,
+            progress=not args.no_progress,
+            retry_errors=args.retry_errors,
+        )
     counts = ", ".join(f"{k} {v}" for k, v in df["status"].value_counts().items())
     print(f"wrote {args.output}: {len(df)} solves ({counts})")
     return 0

@@ -2,26 +2,106 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
 def _write_atomic(path: str | Path, text: str) -> None:
-    """Write a whole file or nothing: a temporary file in the same folder, then rename."""
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        from llmv2x.errors import LlmV2xError
+    """Write a whole file or nothing (``llmv2x.jsonio.write_atomic``)."""
+    from llmv2x.jsonio import write_atomic
 
-        raise LlmV2xError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
+    write_atomic(path, text)
+
+
+def _probe(folder: Path, flag: str) -> None:
+    """Create and remove a temporary file in ``folder``: the only test root cannot fool."""
+    from llmv2x.errors import LlmV2xError
+
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LlmV2xError(f"{flag}: folder {folder} is not writable")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".llmv2x-probe-")
+    except OSError as exc:
+        raise LlmV2xError(f"{flag}: cannot write in folder {folder} ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_output_file(path: str | Path, flag: str = "-o") -> None:
+    """Refuse, before any work, a file target that could not be written (docs/cli.md).
+
+    The folder must exist and be writable, and the target must not be a folder. Raises a
+    one-line LlmV2xError naming ``flag``; nothing is written.
+    """
+    from llmv2x.errors import LlmV2xError
+
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise LlmV2xError(f"{flag}: {path} is a folder, not a file")
+    if not folder.exists():
+        raise LlmV2xError(f"{flag}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise LlmV2xError(f"{flag}: {folder} is not a folder")
+    _probe(folder, flag)
+
+
+def check_output_dir(path: str | Path, flag: str = "-o") -> None:
+    """Refuse, before any work, an output folder that could not be created or written.
+
+    A missing folder is fine when its nearest existing ancestor is a writable folder (the
+    command creates it); a file in the way is refused.
+    """
+    from llmv2x.errors import LlmV2xError
+
+    path = Path(path)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise LlmV2xError(f"{flag}: {probe} is a file, not a folder")
+    _probe(probe, flag)
+
+
+@contextlib.contextmanager
+def results_only_on_stdout() -> Iterator[None]:
+    """While solving, send everything written to stdout (Python or a C solver) to stderr.
+
+    stdout then carries only what the command prints afterwards: its results. Solver logs
+    shown with ``-v`` land on stderr.
+    """
+    sys.stdout.flush()
+    try:
+        saved: int | None = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no real file descriptors (an embedding host): Python-level only
+        saved = None
+    # with real descriptors, sys.stdout stays the object on fd 1 (now stderr's file): Pyomo's
+    # tee of a backend log captures fd 1 and 2 and must not be handed sys.stderr itself
+    redirect = contextlib.redirect_stdout(sys.stderr) if saved is None else contextlib.nullcontext()
+    try:
+        with redirect:
+            yield
+    finally:
+        sys.stdout.flush()
+        _flush_c_stdio()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    """fflush(NULL): C solvers' buffered stdout goes out before stdout is restored."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
 
 
 def summary(inst, res) -> str:

@@ -1,17 +1,29 @@
-"""Method name -> callable(instance, settings) -> Result (docs/cli.md)."""
+"""Method name -> callable(instance, settings) -> Result, and the options each method reads.
+
+``METHODS`` names the function of each method; ``OPTIONS`` declares, in one place, every
+``settings.options`` entry a method reads (name, type, default, one-line description), so an
+unknown or mistyped option is refused instead of silently ignored (docs/cli.md,
+docs/algorithms.md). Nothing here imports a solver: the command line builds its choices and
+help text from this module.
+"""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from llmv2x.errors import SettingsError
-from llmv2x.instances.schema import Instance
-from llmv2x.results import Result
-from llmv2x.settings import SolveSettings
 
-Method = Callable[[Instance, SolveSettings], Result]
+if TYPE_CHECKING:
+    from llmv2x.instances.schema import Instance
+    from llmv2x.results import Result
+    from llmv2x.settings import SolveSettings
+
+Method = Callable[["Instance", "SolveSettings"], "Result"]
 
 #: method name -> "module:function"; loaded on first use so a missing optional backend
 #: only matters to the method that needs it.
@@ -26,6 +38,129 @@ METHODS: dict[str, str] = {
     "equal": "llmv2x.baselines.equal:solve_equal",
     "initial": "llmv2x.solvers.initial:solve_initial",
 }
+
+#: one line per method, for ``llmv2x solve --help``
+DESCRIPTIONS: dict[str, str] = {
+    "ao": "alternating optimisation, SQP + fractional programming (the paper's method)",
+    "minlp": "P1 handed whole to a MINLP backend (--minlp-backend)",
+    "exact": "certified optimum with a proven lower bound",
+    "rlor": "baseline: random layer split, optimised radio",
+    "rrlo": "baseline: random resources, optimal layer split",
+    "local": "baseline: every layer on the vehicle",
+    "offload": "baseline: every layer but the first at the RSU",
+    "equal": "baseline: equal shares, best split for them",
+    "initial": "the starting allocation of AO, not optimised (for tests and comparisons)",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One method option: its type, its default (as the method applies it) and a description.
+
+    ``kind`` is ``int``, ``float``, ``str``, ``bool`` or ``dict``; a str option may list its
+    ``choices``. ``default=None`` means the method works it out (e.g. from the instance).
+    """
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any, method: str) -> Any:
+        """``value`` if it fits this option (an int is accepted for a float); else SettingsError."""
+        ok = isinstance(value, self.kind) and not (
+            self.kind is not bool and isinstance(value, bool)
+        )
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise SettingsError(
+                f"option {self.name} of method {method}: {value!r} is not "
+                f"{_KIND_NAMES[self.kind]} ({self.help})"
+            )
+        if self.choices and value not in self.choices:
+            raise SettingsError(
+                f"option {self.name} of method {method}: {value!r} is not one of "
+                f"{', '.join(self.choices)}"
+            )
+        return value
+
+
+_KIND_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    dict: "a dict (JSON object)",
+}
+
+_NLP = Option(
+    "nlp_options", dict, {}, "raw options of the NLP backend of sub-problem II, e.g. {'tol': 1e-8}"
+)
+
+#: method -> option name -> Option: every ``settings.options`` entry the method reads
+OPTIONS: dict[str, dict[str, Option]] = {
+    name: {o.name: o for o in opts}
+    for name, opts in {
+        "ao": (
+            Option("recipe", str, "improved", "improved (vertex rounding) or paper (nearest)",
+                   ("improved", "paper")),
+            Option("rounding", str, None, "overrides the recipe's rounding of alpha",
+                   ("nearest", "vertex")),
+            Option("start_alpha", float, None, "alpha of the start (default (1+Upsilon)/2)"),
+            Option("max_rounds", int, 10, "most AO rounds"),
+            Option("sqp_max_iter", int, 200, "most SQP iterations per round"),
+            Option("fp_max_iter", int, 15, "most fractional-programming iterations per round"),
+            Option("fp_update", str, "linesearch", "update of the fractional-programming loop",
+                   ("linesearch", "jong")),
+            _NLP,
+        ),
+        "minlp": (
+            Option("formulation", str, "plain", "plain P1 or strong (tightened) P1",
+                   ("plain", "strong")),
+            Option("reductions", bool, True, "strong formulation: optimality-based reductions"),
+            Option("minlp_options", dict, {}, "raw options of the MINLP backend"),
+        ),
+        "exact": (),
+        "rlor": (_NLP,),
+        "rrlo": (),
+        "local": (_NLP,),
+        "offload": (_NLP,),
+        "equal": (),
+        "initial": (),
+    }.items()
+}  # fmt: skip
+
+
+def method_options(method: str) -> dict[str, Option]:
+    """The options ``method`` accepts; SettingsError naming the methods for an unknown one."""
+    if method not in METHODS:
+        raise SettingsError(f"method: {method!r} is not one of {', '.join(METHODS)}")
+    return OPTIONS.get(method, {})
+
+
+def unknown_name_error(what: str, name: str, method: str, valid: Iterable[str]) -> SettingsError:
+    """``unknown keyword 'omgea_t' for method ao (did you mean 'omega_t'?); valid: ...``."""
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    listed = f"valid: {', '.join(valid)}" if valid else f"method {method} takes no {what}s"
+    return SettingsError(f"unknown {what} {name!r} for method {method}{hint}; {listed}")
+
+
+def check_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` checked against ``OPTIONS[method]``: names and types; returned as a dict.
+
+    Raises SettingsError naming the bad option and the valid ones (with a close match).
+    """
+    known = method_options(method)
+    out: dict[str, Any] = {}
+    for name, value in options.items():
+        if name not in known:
+            raise unknown_name_error("option", name, method, sorted(known))
+        out[name] = known[name].check(value, method)
+    return out
 
 
 def available_methods() -> list[str]:
