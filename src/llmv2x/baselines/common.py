@@ -13,6 +13,7 @@ from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 from llmv2x.models.evaluator import rsu_layer_cost, vehicle_layer_cost
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.deadline import Deadline
 from llmv2x.solvers.fractional import FractionalSolver
 from llmv2x.solvers.initial import initial_allocation
 from llmv2x.solvers.registry import get_backend
@@ -34,10 +35,13 @@ def best_alpha_for_frequencies(
     return np.where(a < r, float(instance.layers), 1.0)
 
 
-def optimise_radio(instance: Instance, settings: SolveSettings, alloc: Allocation) -> tuple:
-    """(p, b) by fractional programming (the AO's sub-problem II solver) from ``alloc``."""
+def optimise_radio(
+    instance: Instance, settings: SolveSettings, alloc: Allocation, deadline: Deadline | None = None
+) -> tuple:
+    """(p, b) by fractional programming (the AO's sub-problem II solver) from ``alloc``;
+    when ``deadline`` stops it, the last point it accepted (``alloc``'s at worst)."""
     nlp = get_backend(settings.nlp_backend, "nlp")
-    fp = FractionalSolver(instance, settings, nlp).solve(alloc)
+    fp = FractionalSolver(instance, settings, nlp, deadline).solve(alloc)
     return fp.p_w, fp.b_hz, nlp.version(), fp.iterations
 
 
@@ -74,19 +78,24 @@ def finish(
     settings: SolveSettings,
     method: str,
     t0: float,
-    build: Callable[[], tuple[Allocation, dict[str, str], int]],
+    build: Callable[[Deadline], tuple[Allocation, dict[str, str], int]],
 ) -> Result:
-    """Run ``build`` and wrap its allocation as a verified result (status ``feasible``)."""
-    alloc, solvers, iterations = build()
+    """Run ``build`` with the solve's deadline (``settings.time_limit`` from ``t0``) and wrap
+    its allocation as a verified result: status ``feasible``, or ``time_limit`` when the
+    deadline cut an iterative step short (the allocation is then that step's best point)."""
+    deadline = Deadline(settings.time_limit, start=t0)
+    alloc, solvers, iterations = build(deadline)
+    status = "time_limit" if deadline.hit else "feasible"
     return make_result(
         instance,
         settings,
         method,
         alloc,
-        "feasible",
+        status,
         time.perf_counter() - t0,
         solvers=solvers,
         iterations=iterations,
+        message=f"time limit of {settings.time_limit:g} s reached" if deadline.hit else "",
     )
 
 

@@ -18,7 +18,7 @@ def solve_equal(instance: Instance, settings: SolveSettings) -> Result:
     alpha optimal for those frequencies (linear in alpha)."""
     t0 = time.perf_counter()
 
-    def build():
+    def build(_deadline):
         alloc = initial_allocation(instance, settings)
         fv = best_vehicle_frequency(instance, settings)
         alpha = best_alpha_for_frequencies(instance, settings, fv, alloc.f_rsu_hz)

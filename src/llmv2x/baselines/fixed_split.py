@@ -16,13 +16,13 @@ from llmv2x.solvers.frequencies import optimal_frequencies
 def _fixed(instance: Instance, settings: SolveSettings, value: float, method: str) -> Result:
     t0 = time.perf_counter()
 
-    def build():
+    def build(deadline):
         alpha = np.full(instance.n_vehicles, value)
         fv, fr = optimal_frequencies(instance, settings, alpha)
         alloc = initial_allocation(instance, settings).replace(
             alpha=alpha, f_vehicle_hz=fv, f_rsu_hz=fr
         )
-        p, b, nlp, iters = optimise_radio(instance, settings, alloc)
+        p, b, nlp, iters = optimise_radio(instance, settings, alloc, deadline)
         return alloc.replace(p_w=p, b_hz=b), {"nlp": nlp}, iters
 
     return finish(instance, settings, method, t0, build)

@@ -16,7 +16,7 @@ def solve_rlor(instance: Instance, settings: SolveSettings) -> Result:
     (closed form and per-RSU split), (p, b) by fractional programming as in AO."""
     t0 = time.perf_counter()
 
-    def build():
+    def build(deadline):
         rng, seed = rng_of(settings)
         alpha = rng.integers(1, instance.layers, size=instance.n_vehicles, endpoint=True)
         alpha = alpha.astype(float)
@@ -24,7 +24,7 @@ def solve_rlor(instance: Instance, settings: SolveSettings) -> Result:
         alloc = initial_allocation(instance, settings).replace(
             alpha=alpha, f_vehicle_hz=fv, f_rsu_hz=fr
         )
-        p, b, nlp, iters = optimise_radio(instance, settings, alloc)
+        p, b, nlp, iters = optimise_radio(instance, settings, alloc, deadline)
         return alloc.replace(p_w=p, b_hz=b), {"nlp": nlp, "seed": str(seed)}, iters
 
     return finish(instance, settings, "rlor", t0, build)

@@ -15,7 +15,7 @@ def solve_rrlo(instance: Instance, settings: SolveSettings) -> Result:
     alpha optimal for those frequencies (objective (11) is linear in alpha for fixed f)."""
     t0 = time.perf_counter()
 
-    def build():
+    def build(_deadline):
         rng, seed = rng_of(settings)
         alloc = random_resources(rng, instance, settings)
         alpha = best_alpha_for_frequencies(instance, settings, alloc.f_vehicle_hz, alloc.f_rsu_hz)

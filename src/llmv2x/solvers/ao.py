@@ -11,6 +11,10 @@ Options (``settings.options``): ``recipe`` = ``improved`` (default: vertex round
 ``paper`` (nearest rounding, the paper's plain recipe); ``rounding`` overrides the recipe's
 rounding; ``start_alpha`` (default (1 + Upsilon) / 2); ``max_rounds`` (default 10);
 ``sqp_max_iter``; ``fp_max_iter``; ``fp_update`` (``linesearch`` or ``jong``).
+
+``settings.time_limit`` limits the whole run (``llmv2x.solvers.deadline``): every QP and NLP
+call gets the time left, and when it runs out AO returns the best verified point it has
+(from the start on: the start with alpha rounded) with status ``time_limit``.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from llmv2x.errors import SettingsError
 from llmv2x.instances.schema import Instance
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.constants import HZ_PER_GHZ
-from llmv2x.models.evaluator import cost_terms
+from llmv2x.models.evaluator import cost_terms, evaluate
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.deadline import Deadline
 from llmv2x.solvers.fractional import FractionalSolver
 from llmv2x.solvers.frequencies import optimal_frequencies
 from llmv2x.solvers.initial import initial_allocation
@@ -57,14 +62,31 @@ def ao_start(instance: Instance, settings: SolveSettings) -> Allocation:
     )
 
 
+class _Incumbent:
+    """The best allocation the evaluator has verified feasible so far."""
+
+    def __init__(self, instance: Instance, settings: SolveSettings) -> None:
+        self.instance, self.settings = instance, settings
+        self.alloc: Allocation | None = None
+        self.objective = np.inf
+
+    def offer(self, alloc: Allocation) -> None:
+        """Keep ``alloc`` if it is feasible and no worse than the incumbent."""
+        ev = evaluate(self.instance, alloc, self.settings)
+        if ev.feasible and ev.objective <= self.objective:
+            self.alloc, self.objective = alloc, ev.objective
+
+
 def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     """Alternating optimisation of sub-problems I (SQP) and II (fractional programming).
 
     Returns a verified ``llmv2x.results.Result`` (status ``converged`` when the
-    objective settled, ``feasible`` when ``max_rounds`` ran out); ``result.trace`` holds
+    objective settled, ``feasible`` when ``max_rounds`` ran out, ``time_limit`` with the
+    best verified point when ``settings.time_limit`` ran out); ``result.trace`` holds
     the AO, SQP and fractional-programming histories as pandas DataFrames.
     """
     t0 = time.perf_counter()
+    deadline = Deadline(settings.time_limit, start=t0)
     opts: dict[str, Any] = settings.options
     recipe = opts.get("recipe", "improved")
     if recipe not in RECIPES:
@@ -77,8 +99,11 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     max_rounds = int(opts.get("max_rounds", 10))
 
     alloc = ao_start(instance, settings)
+    # the incumbent: the best point the evaluator has accepted, returned if time runs out
+    incumbent = _Incumbent(instance, settings)
+    incumbent.offer(alloc.replace(alpha=np.round(alloc.alpha)))
     data = SubproblemIData.build(instance, settings)
-    frac = FractionalSolver(instance, settings, nlp)
+    frac = FractionalSolver(instance, settings, nlp, deadline)
     rows: list[dict[str, Any]] = []
     sqp_hist: list[pd.DataFrame] = []
     fp_hist: list[pd.DataFrame] = []
@@ -91,10 +116,15 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     sqp_converged = False
     x_relaxed = _x_of(alloc)
     for rnd in range(1, max_rounds + 1):
+        if deadline.expired():
+            break
         # ---- sub-problem I: SQP on the relaxation, rounding, frequencies for integer alpha
-        qp_opts = {} if settings.time_limit is None else {"time_limit": settings.time_limit}
         sq = solve_sqp(
-            data, x_relaxed, qp, max_iter=int(opts.get("sqp_max_iter", 200)), options=qp_opts
+            data,
+            x_relaxed,
+            qp,
+            max_iter=int(opts.get("sqp_max_iter", 200)),
+            deadline=deadline,
         )
         sqp_converged = sq.status == "converged"
         if sq.status.startswith("qp_"):
@@ -104,12 +134,13 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
         x_relaxed = sq.x
         total_iter += sq.iterations
         sqp_hist.append(sq.history.assign(round=rnd))
-        alpha = round_alpha(instance, settings, sq.x[: instance.n_vehicles], rounding)
+        alpha = round_alpha(instance, settings, sq.x[: instance.n_vehicles], rounding, deadline)
         fv, fr = optimal_frequencies(instance, settings, alpha)
         cand = alloc.replace(alpha=alpha, f_vehicle_hz=fv, f_rsu_hz=fr)
         terms = cost_terms(instance, cand, settings)
         if terms.total <= cost_terms(instance, alloc, settings).total or rnd == 1:
             alloc = cand
+            incumbent.offer(alloc)
         rows.append(
             {
                 "round": rnd,
@@ -122,6 +153,8 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
                 "time_s": sq.time_s,
             }
         )
+        if deadline.expired():
+            break
         # ---- sub-problem II: fractional programming on (p, b). Its problem (40) does not
         # involve alpha or the frequencies; if block I left them as block II last saw them and
         # block II had converged, solving it again cannot change anything
@@ -154,6 +187,7 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
             <= cost_terms(instance, alloc, settings).total
         ):
             alloc = cand
+            incumbent.offer(alloc)
         new_obj = cost_terms(instance, alloc, settings).total
         rows.append(
             {
@@ -169,9 +203,20 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
         )
         change = abs(obj - new_obj) / max(abs(new_obj), 1e-300)
         obj = new_obj
+        if deadline.hit:
+            break
         if rnd >= 2 and change <= max(settings.tol, 1e-12):
             status = "converged"
             break
+    if deadline.hit and status != "converged":
+        # out of time: the best verified point so far (never an unverified one)
+        status, alloc = "time_limit", incumbent.alloc
+        notes.append(
+            f"time limit of {settings.time_limit:g} s reached after {len(rows)} block(s); "
+            "best verified point returned"
+            if alloc is not None
+            else f"time limit of {settings.time_limit:g} s reached before a verified point"
+        )
     if status == "converged" and not sqp_converged:
         # the objective settled, but the last SQP stopped on its QP backend rather than on
         # its KKT test: say so in the status, not only in the message

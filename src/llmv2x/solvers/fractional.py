@@ -37,6 +37,11 @@ from llmv2x.models.subproblem2 import (
     numerator_per_bit,
 )
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.deadline import Deadline, no_deadline
+
+
+class _OutOfTime(Exception):
+    """The solve's deadline stops the outer loop (caught in ``FractionalSolver.solve``)."""
 
 
 @dataclass
@@ -81,32 +86,69 @@ def relative_residual(num: np.ndarray, rate: np.ndarray, beta: np.ndarray, nu: n
 
 
 class FractionalSolver:
-    """Jong's method on one instance; the Pyomo model (46) is built once and reused."""
+    """Jong's method on one instance; the Pyomo model (46) is built once (on first use) and
+    reused.
 
-    def __init__(self, instance: Instance, settings: SolveSettings, nlp_backend: Any) -> None:
+    ``deadline`` (default: none) is the whole solve's: every NLP call gets the time left,
+    an NLP call is not started when the previous one took longer than the time left (its
+    model writing cannot be interrupted), and the outer loop stops once it has passed.
+    """
+
+    def __init__(
+        self,
+        instance: Instance,
+        settings: SolveSettings,
+        nlp_backend: Any,
+        deadline: Deadline | None = None,
+    ) -> None:
         self.instance = instance
         self.settings = settings
         self.backend = nlp_backend
-        self.model = build_subproblem2_parametric(instance, settings)
+        self.deadline = deadline or no_deadline()
+        self._model: pyo.ConcreteModel | None = None
         self.ratio_model: pyo.ConcreteModel | None = None
         self.inner_solves = 0
+        self.last_call_s = 0.0
         self.nlp_options = {"tol": 1e-10, **settings.options.get("nlp_options", {})}
+
+    @property
+    def model(self) -> pyo.ConcreteModel:
+        """The parametric model (46), built on first use."""
+        if self._model is None:
+            t = time.perf_counter()
+            self._model = build_subproblem2_parametric(self.instance, self.settings)
+            # until a call has been timed, guess its cost: translating the model for IPOPT
+            # walks the same expressions as building it, about twice over (measured on large)
+            self.last_call_s = max(self.last_call_s, 2.0 * (time.perf_counter() - t))
+        return self._model
+
+    def _call(self, model: pyo.ConcreteModel, options: dict[str, Any]) -> Any:
+        """One NLP solve within the deadline; _OutOfTime when it does not fit or was cut."""
+        dl = self.deadline
+        if dl.limited and (dl.expired() or not dl.affords(self.last_call_s)):
+            raise _OutOfTime
+        t = time.perf_counter()
+        out = self.backend.solve(
+            model, time_limit=dl.budget(), options=options, tee=self.settings.verbose
+        )
+        self.last_call_s = time.perf_counter() - t
+        if dl.limited and out.status == "time_limit":
+            dl.hit = True
+            raise _OutOfTime
+        return out
 
     def polish(self, p: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """A local NLP solve of (40) itself from (p, b); None if the backend gives no point."""
         inst = self.instance
+        if self.deadline.expired():
+            raise _OutOfTime
         if self.ratio_model is None:
             self.ratio_model = build_subproblem2(inst, self.settings)
         m = self.ratio_model
         for n in range(inst.n_vehicles):
             m.p_w[n].set_value(float(p[n]), skip_validation=True)
             m.b_mhz[n].set_value(float(b[n]) / HZ_PER_MHZ, skip_validation=True)
-        out = self.backend.solve(
-            m,
-            time_limit=self.settings.time_limit,
-            options={"max_iter": 500, **self.nlp_options},
-            tee=self.settings.verbose,
-        )
+        out = self._call(m, {"max_iter": 500, **self.nlp_options})
         if not out.has_point:
             return None
         p_new = np.array([pyo.value(m.p_w[n]) for n in range(inst.n_vehicles)])
@@ -116,6 +158,8 @@ class FractionalSolver:
     def _inner(
         self, beta: np.ndarray, nu: np.ndarray, prev: tuple[np.ndarray, np.ndarray], rho: float
     ) -> tuple[np.ndarray, np.ndarray]:
+        if self.deadline.expired():
+            raise _OutOfTime
         m, inst = self.model, self.instance
         m.rho = float(rho)
         for n in range(inst.n_vehicles):
@@ -125,12 +169,7 @@ class FractionalSolver:
             m.b_prev[n] = float(prev[1][n]) / HZ_PER_MHZ
             m.p_w[n].set_value(float(prev[0][n]), skip_validation=True)
             m.b_mhz[n].set_value(float(prev[1][n]) / HZ_PER_MHZ, skip_validation=True)
-        out = self.backend.solve(
-            m,
-            time_limit=self.settings.time_limit,
-            options=self.nlp_options,
-            tee=self.settings.verbose,
-        )
+        out = self._call(m, self.nlp_options)
         self.inner_solves += 1
         if not out.has_point:
             raise SolveError(f"fractional: inner problem (46) failed: {out.message}")
@@ -171,6 +210,9 @@ class FractionalSolver:
             beta, nu with his test on ||phi||).
         polish : if the loop has not converged after ``max_iter``, finish with a local NLP
             solve of (40) and re-check the residuals of (44)-(45) there.
+
+        Status ``time_limit`` when the solver's deadline stopped the loop; (p, b) is then
+        the last point the loop accepted (no NLP point cut short by the limit is used).
         """
         t0 = time.perf_counter()
         inst, st = self.instance, self.settings
@@ -200,83 +242,91 @@ class FractionalSolver:
         f = comm(p, b)
         status = "iteration_limit"
         it = 0
-        if update == "jong":
-            p, b = self._inner(beta, nu, (p, b), rho)
-            num, rate = _ratio_parts(inst, st, p, b)
-            norm = float(np.linalg.norm(residual_vector(num, rate, beta, nu)))
-            res = relative_residual(num, rate, beta, nu)
-        for it in range(1, max_iter + 1):
+        res = np.nan
+        try:
             if update == "jong":
-                # Jong's damped modified Newton step on (beta, nu); the test is on ||phi||
-                rows.append({"iteration": it, "objective": comm(p, b), "residual": res})
+                p, b = self._inner(beta, nu, (p, b), rho)
+                num, rate = _ratio_parts(inst, st, p, b)
+                norm = float(np.linalg.norm(residual_vector(num, rate, beta, nu)))
+                res = relative_residual(num, rate, beta, nu)
+            for it in range(1, max_iter + 1):
+                if update == "jong":
+                    # Jong's damped modified Newton step on (beta, nu); the test is on ||phi||
+                    rows.append({"iteration": it, "objective": comm(p, b), "residual": res})
+                    if res <= tol:
+                        status = "converged"
+                        break
+                    d_beta, d_nu = num / rate - beta, 1.0 / rate - nu
+                    lam = 1.0
+                    for _ in range(max_backtracks + 1):
+                        beta_t, nu_t = beta + lam * d_beta, nu + lam * d_nu
+                        p_t, b_t = self._inner(beta_t, nu_t, (p, b), rho)
+                        num_t, rate_t = _ratio_parts(inst, st, p_t, b_t)
+                        norm_t = float(np.linalg.norm(residual_vector(num_t, rate_t, beta_t, nu_t)))
+                        if norm_t <= (1.0 - eps * lam) * norm:
+                            break
+                        lam *= shrink
+                    rows[-1]["step"] = lam
+                    beta, nu, p, b, num, rate, norm = beta_t, nu_t, p_t, b_t, num_t, rate_t, norm_t
+                    res = relative_residual(num, rate, beta, nu)
+                    continue
+                # default: beta, nu from (44)-(45) at the current point; inner solve of (46); the
+                # step towards the inner solution is damped by an Armijo search on sum N_n/r_n
+                p_new, b_new = self._inner(beta, nu, (p, b), rho)
+                num_new, rate_new = _ratio_parts(inst, st, p_new, b_new)
+                res = relative_residual(num_new, rate_new, beta, nu)
+                rows.append({"iteration": it, "objective": f, "residual": res})
                 if res <= tol:
+                    p, b, f = p_new, b_new, comm(p_new, b_new)
                     status = "converged"
+                    rows[-1]["step"] = 1.0
                     break
-                d_beta, d_nu = num / rate - beta, 1.0 / rate - nu
                 lam = 1.0
                 for _ in range(max_backtracks + 1):
-                    beta_t, nu_t = beta + lam * d_beta, nu + lam * d_nu
-                    p_t, b_t = self._inner(beta_t, nu_t, (p, b), rho)
-                    num_t, rate_t = _ratio_parts(inst, st, p_t, b_t)
-                    norm_t = float(np.linalg.norm(residual_vector(num_t, rate_t, beta_t, nu_t)))
-                    if norm_t <= (1.0 - eps * lam) * norm:
+                    p_t, b_t = p + lam * (p_new - p), b + lam * (b_new - b)
+                    f_t = comm(p_t, b_t)
+                    if f_t <= f:
                         break
                     lam *= shrink
-                rows[-1]["step"] = lam
-                beta, nu, p, b, num, rate, norm = beta_t, nu_t, p_t, b_t, num_t, rate_t, norm_t
-                res = relative_residual(num, rate, beta, nu)
-                continue
-            # default: beta, nu from (44)-(45) at the current point; inner solve of (46); the
-            # step towards the inner solution is damped by an Armijo search on sum N_n/r_n
-            p_new, b_new = self._inner(beta, nu, (p, b), rho)
-            num_new, rate_new = _ratio_parts(inst, st, p_new, b_new)
-            res = relative_residual(num_new, rate_new, beta, nu)
-            rows.append({"iteration": it, "objective": f, "residual": res})
-            if res <= tol:
-                p, b, f = p_new, b_new, comm(p_new, b_new)
-                status = "converged"
-                rows[-1]["step"] = 1.0
-                break
-            lam = 1.0
-            for _ in range(max_backtracks + 1):
-                p_t, b_t = p + lam * (p_new - p), b + lam * (b_new - b)
-                f_t = comm(p_t, b_t)
-                if f_t <= f:
+                else:
+                    status = "stalled"
                     break
-                lam *= shrink
-            else:
-                status = "stalled"
-                break
-            rows[-1]["step"] = lam
-            p, b, f = p_t, b_t, f_t
-            num, rate = _ratio_parts(inst, st, p, b)
-            beta, nu = num / rate, 1.0 / rate
+                rows[-1]["step"] = lam
+                p, b, f = p_t, b_t, f_t
+                num, rate = _ratio_parts(inst, st, p, b)
+                beta, nu = num / rate, 1.0 / rate
+        except _OutOfTime:
+            # the deadline: (p, b) is the last accepted point, a feasible one
+            status = "time_limit"
         p, b = self._project(p, b, start)
-        if polish and status != "converged":
-            # Jong's loop converges only linearly here (docs/algorithms.md); finish with a
-            # local solve of (40) from its point and keep whichever point is better
-            polished = self.polish(p, b)
-            if polished is not None:
-                p2, b2 = self._project(*polished, start)
-                f2 = comm(p2, b2)
-                if f2 <= comm(p, b):
-                    p, b = p2, b2
-                    rows.append(
-                        {
-                            "iteration": it + 1,
-                            "objective": f2,
-                            "residual": np.nan,
-                            "step": np.nan,
-                            "polish": True,
-                        }
-                    )
-            # Jong's residuals at the final point: beta, nu from it, one more inner solve
-            num, rate = _ratio_parts(inst, st, p, b)
-            beta, nu = num / rate, 1.0 / rate
-            p_c, b_c = self._inner(beta, nu, (p, b), rho)
-            num_c, rate_c = _ratio_parts(inst, st, p_c, b_c)
-            res = relative_residual(num_c, rate_c, beta, nu)
-            status = "converged" if res <= max(tol, 1e-6) else "polished"
+        if polish and status not in ("converged", "time_limit"):
+            try:
+                # Jong's loop converges only linearly here (docs/algorithms.md); finish with a
+                # local solve of (40) from its point and keep whichever point is better
+                polished = self.polish(p, b)
+                if polished is not None:
+                    p2, b2 = self._project(*polished, start)
+                    f2 = comm(p2, b2)
+                    if f2 <= comm(p, b):
+                        p, b = p2, b2
+                        rows.append(
+                            {
+                                "iteration": it + 1,
+                                "objective": f2,
+                                "residual": np.nan,
+                                "step": np.nan,
+                                "polish": True,
+                            }
+                        )
+                # Jong's residuals at the final point: beta, nu from it, one more inner solve
+                num, rate = _ratio_parts(inst, st, p, b)
+                beta, nu = num / rate, 1.0 / rate
+                p_c, b_c = self._inner(beta, nu, (p, b), rho)
+                num_c, rate_c = _ratio_parts(inst, st, p_c, b_c)
+                res = relative_residual(num_c, rate_c, beta, nu)
+                status = "converged" if res <= max(tol, 1e-6) else "polished"
+            except _OutOfTime:
+                status = "time_limit"
         return FractionalResult(
             p_w=p,
             b_hz=b,

@@ -29,6 +29,7 @@ from llmv2x.models.p1 import allocation_from_model, build_p1
 from llmv2x.models.projection import project
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.deadline import Deadline
 from llmv2x.solvers.initial import initial_allocation
 from llmv2x.solvers.registry import get_backend
 from llmv2x.solvers.status import gap_closed
@@ -64,7 +65,8 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
     Parameters
     ----------
     instance : the problem data.
-    settings : ``minlp_backend``, ``time_limit`` (s; 60 if None), ``gap`` (relative),
+    settings : ``minlp_backend``, ``time_limit`` (s; 60 if None; the whole solve's, the
+        backend gets what is left once P1 is built), ``gap`` (relative),
         ``verbose``; ``options["formulation"]`` is ``plain`` (default) or ``strong``;
         ``options["minlp_options"]`` holds raw backend options.
 
@@ -90,6 +92,8 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
     backend = get_backend(settings.minlp_backend, "minlp")
     solvers = {"minlp": backend.version(), "formulation": formulation}
     time_limit = DEFAULT_TIME_LIMIT_S if settings.time_limit is None else settings.time_limit
+    # the limit is on the whole solve: the backend gets what is left after the model's build
+    deadline = Deadline(time_limit, start=t0)
 
     def fail(status: str, message: str, iterations: int = 0, bound: float | None = None) -> Result:
         return make_result(
@@ -107,9 +111,11 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
 
     try:
         model = FORMULATIONS[formulation](instance, settings)
+        if deadline.expired():
+            return fail("time_limit", f"time limit of {time_limit:g} s reached building P1")
         out = backend.solve(
             model,
-            time_limit,
+            deadline.budget(),
             settings.gap,
             dict(settings.options.get("minlp_options") or {}),
             settings.verbose,

@@ -46,6 +46,10 @@ class QPSession(Protocol):
         """Solve with Hessian H (symmetric, full), gradient g and bounds lb, ub."""
         ...
 
+    def set_time_limit(self, seconds: float) -> None:  # pragma: no cover - protocol
+        """Limit each following ``solve`` to ``seconds`` (the caller's time left)."""
+        ...
+
 
 def kkt_residual(H: sp.spmatrix, g: np.ndarray, A: sp.spmatrix, out: QPOutcome) -> float:
     """Infinity norm of H x + g - A^T y - z: a backend-independent check of the multipliers."""

@@ -21,6 +21,7 @@ import numpy as np
 from llmv2x.instances.schema import Instance
 from llmv2x.models.evaluator import rsu_layer_cost, vehicle_layer_cost
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.deadline import Deadline, no_deadline
 from llmv2x.solvers.frequencies import best_vehicle_frequency, rsu_frequency_split
 
 
@@ -54,24 +55,32 @@ def _try(instance, settings, alpha, cost, changes):
 
 
 def vertex_descent(
-    instance: Instance, settings: SolveSettings, alpha: np.ndarray, max_passes: int = 50
+    instance: Instance,
+    settings: SolveSettings,
+    alpha: np.ndarray,
+    max_passes: int = 50,
+    deadline: Deadline | None = None,
 ) -> tuple[np.ndarray, int]:
     """Coordinate descent over alpha_n in {1, Upsilon}, then one-for-one swaps per RSU.
 
     Returns the improved integer alpha and the number of passes. Every accepted move lowers
-    an RSU's compute cost, so the loop terminates.
+    an RSU's compute cost, so the loop terminates. Once ``deadline`` passes, the descent
+    stops before its next move and returns the (integral) alpha it has.
     """
+    deadline = deadline or no_deadline()
     Y = float(instance.layers)
     alpha = np.clip(np.round(np.asarray(alpha, float)), 1, Y)
     members = [m for m in instance.members if len(m)]
     depth = max(len(m) for m in members)
     cost = compute_cost_per_rsu(instance, settings, alpha)
     passes = 0
-    while passes < max_passes:
+    while passes < max_passes and not deadline.expired():
         passes += 1
         moved_any = False
         for end in (1.0, Y):
             for k in range(depth):
+                if deadline.expired():
+                    return alpha, passes
                 changes = {int(m[k]): end for m in members if k < len(m) and alpha[m[k]] != end}
                 if changes:
                     alpha, cost, moved = _try(instance, settings, alpha, cost, changes)
@@ -83,6 +92,8 @@ def vertex_descent(
         off = [m[alpha[m] == 1.0] for m in members]
         for i in range(max((len(x) for x in local), default=0)):
             for j in range(max((len(x) for x in off), default=0)):
+                if deadline.expired():
+                    return alpha, passes
                 changes: dict[int, float] = {}
                 for loc, ofl in zip(local, off, strict=True):
                     if i < len(loc) and j < len(ofl) and alpha[loc[i]] == Y and alpha[ofl[j]] == 1:
@@ -97,12 +108,17 @@ def vertex_descent(
 
 
 def round_alpha(
-    instance: Instance, settings: SolveSettings, alpha_relaxed: np.ndarray, strategy: str
+    instance: Instance,
+    settings: SolveSettings,
+    alpha_relaxed: np.ndarray,
+    strategy: str,
+    deadline: Deadline | None = None,
 ) -> np.ndarray:
-    """Integer alpha from the relaxed one by ``nearest`` (the paper) or ``vertex`` rounding."""
+    """Integer alpha from the relaxed one by ``nearest`` (the paper) or ``vertex`` rounding
+    (which stops improving once ``deadline`` passes)."""
     alpha = np.clip(np.round(np.asarray(alpha_relaxed, float)), 1, instance.layers)
     if strategy == "nearest":
         return alpha
     if strategy == "vertex":
-        return vertex_descent(instance, settings, alpha)[0]
+        return vertex_descent(instance, settings, alpha, deadline=deadline)[0]
     raise ValueError(f"rounding: {strategy!r} is not one of nearest, vertex")

@@ -34,6 +34,7 @@ from llmv2x.instances.schema import Instance
 from llmv2x.models import physics
 from llmv2x.models.constants import F_RSU_FLOOR_HZ, HZ_PER_GHZ
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.deadline import Deadline, no_deadline
 from llmv2x.solvers.qp import QPOutcome
 
 
@@ -253,6 +254,9 @@ class SeparableQP:
         n = data.n
         row = data._row_of_vehicle
         self.n, self.k = 3 * n, A.shape[0]
+        #: each QP's own limit (``options["time_limit"]``), capped by a solve's time left
+        self.qp_time_limit = options.get("time_limit")
+        self.qp_time_limit = None if self.qp_time_limit is None else float(self.qp_time_limit)
         self.groups = []
         self.sessions = []
         for r in range(self.k):
@@ -261,11 +265,28 @@ class SeparableQP:
             self.groups.append(idx)
             self.sessions.append(backend.qp_session(A[[r]][:, idx], np.zeros(1), options))
 
-    def solve(self, H: sp.spmatrix, g: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> QPOutcome:
-        """Solve every RSU's QP; the first failure is returned with the RSU named."""
+    def solve(
+        self,
+        H: sp.spmatrix,
+        g: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        deadline: Deadline | None = None,
+    ) -> QPOutcome:
+        """Solve every RSU's QP; the first failure is returned with the RSU named.
+
+        With a time limit, each QP gets the time left (its own limit capped by it), and
+        the loop stops with status ``time_limit`` once ``deadline`` has passed.
+        """
         H = sp.csr_matrix(H)
         x, y, z = np.zeros(self.n), np.zeros(self.k), np.zeros(self.n)
+        limited = deadline is not None and deadline.limited
         for r, (idx, sess) in enumerate(zip(self.groups, self.sessions, strict=True)):
+            if limited:
+                if deadline.expired():
+                    return QPOutcome("time_limit", x, y, z, "time limit of the solve reached")
+                if hasattr(sess, "set_time_limit"):
+                    sess.set_time_limit(deadline.budget(self.qp_time_limit))
             out = sess.solve(H[idx][:, idx].tocsc(), g[idx], lo[idx], hi[idx])
             if not out.ok:
                 return QPOutcome(out.status, x, y, z, f"QP of RSU row {r}: {out.message}")
@@ -292,6 +313,7 @@ def solve_sqp(
     step_tol: float = 1e-12,
     radius0: float = 0.1,
     options: dict[str, Any] | None = None,
+    deadline: Deadline | None = None,
 ) -> SQPResult:
     """Trust-region SQP on sub-problem I from ``x0`` (projected onto the constraints first).
 
@@ -302,8 +324,12 @@ def solve_sqp(
     qp_backend : a QP-role backend (``qp_session(A, b, options)``).
     max_iter, kkt_tol, step_tol : termination (iterations, scaled KKT residual, step size).
     radius0 : initial trust-region radius, as a fraction of each variable's range.
+    options : QP backend options (``time_limit`` is then the limit of each QP).
+    deadline : the solve's deadline; once it passes, the SQP stops at its current iterate
+        (feasible) with status ``time_limit``, and no QP is given more than the time left.
     """
     t0 = time.perf_counter()
+    deadline = deadline or no_deadline()
     x = np.clip(np.asarray(x0, float), data.lb, data.ub)
     x = data.restore(x)
     # steps satisfy A d = 0: iterates keep (10e) and restore() removes the QP's tolerance drift.
@@ -323,6 +349,10 @@ def solve_sqp(
     kkt = np.inf
     it = 0
     for it in range(1, max_iter + 1):
+        if deadline.expired():
+            status = "time_limit"
+            it -= 1
+            break
         g = data.gradient(x)
         blocks, n_mod = convexify(data.hessian_blocks(x))
         blocks = blocks * s_outer
@@ -341,15 +371,15 @@ def solve_sqp(
             # bounds within round-off of zero are zero (HiGHS: "excessively small bounds")
             lo = np.where(lo > -1e-13, 0.0, np.minimum(lo, 0.0))
             hi = np.where(hi < 1e-13, 0.0, np.maximum(hi, 0.0))
-            out = _scaled(session.solve(H, gs, lo, hi), qs)
-            if out.ok:
+            out = _scaled(session.solve(H, gs, lo, hi, deadline), qs)
+            if out.ok or deadline.expired():
                 break
             # a QP the backend could not solve (seen: HiGHS "Solve error" on a well-posed
             # convex QP): retry on a smaller trust region, where the model is easier
             radius *= 0.25
         if not out.ok:
             # the iterate is feasible: stop here and say why, the caller decides what to do
-            status = f"qp_{out.status}"
+            status = "time_limit" if deadline.expired() else f"qp_{out.status}"
             break
         u = out.x
         pred = -(gs @ u + 0.5 * u @ (H @ u)) / qs

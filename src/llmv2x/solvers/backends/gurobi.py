@@ -162,6 +162,10 @@ class GurobiQPSession:
         self._rows = model.addMConstr(A, self._x, "=", np.asarray(b_eq, float))
         self._model = model
 
+    def set_time_limit(self, seconds: float) -> None:
+        """Limit the next solves to ``seconds`` each (Gurobi ``TimeLimit``)."""
+        self._model.setParam("TimeLimit", float(seconds))
+
     def solve(self, H: sp.spmatrix, g: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> QPOutcome:
         """Solve with Hessian ``H`` (symmetric), gradient ``g`` and bounds."""
         gp = self._gp

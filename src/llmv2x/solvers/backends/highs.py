@@ -119,6 +119,10 @@ class HighsQPSession:
         self._h = h
         self._idx = np.arange(self.n, dtype=np.int32)
 
+    def set_time_limit(self, seconds: float) -> None:
+        """Limit the next solves to ``seconds`` each (the caller's time left)."""
+        self._time_limit = float(seconds)
+
     def solve(self, H: sp.spmatrix, g: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> QPOutcome:
         """Solve with the current Hessian ``H`` (symmetric), gradient ``g`` and bounds."""
         hs, h = self._hs, self._h

@@ -16,6 +16,7 @@ IPOPT is a local method: its "optimal" is ``converged`` (see ``llmv2x.solvers.st
 from __future__ import annotations
 
 import shutil
+import time
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,9 @@ class CyipoptBackend:
         Parameters
         ----------
         model : a Pyomo model with continuous variables (integers are not allowed).
-        time_limit : seconds, IPOPT's ``max_cpu_time`` (and ``max_wall_time`` on Ipopt 3.14+).
+        time_limit : seconds of wall clock for the whole call, counted from its start (so the
+            model's translation counts too): IPOPT's ``max_cpu_time`` (and ``max_wall_time``
+            on Ipopt 3.14+), and IPOPT is stopped at its first iteration past the end.
         options : generic (``tol``, ``max_iter``) or raw IPOPT options.
         tee : print IPOPT's log.
 
@@ -121,11 +124,17 @@ class CyipoptBackend:
         avail = self.available()
         if not avail:
             raise BackendUnavailable(avail.describe(self.name))
+        stop_at = None if time_limit is None else time.perf_counter() + float(time_limit)
         opts = ipopt_options(time_limit, options, tee, ipopt_version_tuple() >= (3, 14))
         iters = [0]
+        stopped = [False]
 
         def count(*args: Any) -> bool:
             iters[0] = int(args[2])
+            # max_cpu_time counts IPOPT's own time only; this bounds the call's wall clock
+            if stop_at is not None and time.perf_counter() >= stop_at:
+                stopped[0] = True
+                return False
             return True
 
         try:
@@ -135,7 +144,7 @@ class CyipoptBackend:
         except Exception as exc:  # noqa: BLE001 - cyipopt/PyNumero raise assorted types
             return BackendOutcome("error", False, message=_one_line(exc))
         native = native_name(res.solver.termination_condition)
-        status = map_status(self.status_key, native, has_point=True)
+        status = "time_limit" if stopped[0] else map_status(self.status_key, native, has_point=True)
         return BackendOutcome(
             status, True, message=str(res.solver.message), native_status=native, iterations=iters[0]
         )
@@ -241,6 +250,10 @@ class IpoptQPSession:
             "tol": 1e-10,
             **{k: v for k, v in options.items() if k not in ("verbose", "time_limit")},
         }
+
+    def set_time_limit(self, seconds: float) -> None:
+        """Limit the next solves to ``seconds`` each (IPOPT ``max_cpu_time``)."""
+        self.time_limit = float(seconds)
 
     def _model(self, H: sp.spmatrix, g: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> Any:
         import pyomo.environ as pyo

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
+import time
 from typing import Any
 
 from llmv2x.errors import BackendUnavailable
 from llmv2x.solvers.base import Availability, BackendOutcome, State, module_missing
+from llmv2x.solvers.deadline import MIN_BACKEND_S
 from llmv2x.solvers.status import minlp_status, native_name
 
 
@@ -82,7 +84,9 @@ class ScipBackend:
         Parameters
         ----------
         model : Pyomo model (integer variables, nonlinear expressions).
-        time_limit : seconds (SCIP ``limits/time``).
+        time_limit : seconds of wall clock for the whole call, counted from its start:
+            SCIP's ``limits/time`` is set, once the model has been handed to SCIP, to what
+            is left of it (SCIP's own clock does not count the model's translation).
         gap : relative gap (SCIP ``limits/gap``).
         options : raw SCIP parameters such as ``{"limits/nodes": 1000}``.
         tee : show SCIP's log (otherwise ``display/verblevel`` is 0).
@@ -96,16 +100,76 @@ class ScipBackend:
         avail = self.available()
         if not avail:
             raise BackendUnavailable(avail.describe(self.name))
-        res = SolverFactory("scip_direct").solve(
-            model,
-            tee=tee,
-            time_limit=time_limit,
-            rel_gap=gap,
-            solver_options=self.native_options(options, tee),
-            load_solutions=False,
-            raise_exception_on_nonoptimal_result=False,
-        )
+        solver = SolverFactory("scip_direct")
+        if time_limit is not None:
+            _arm_after_translation(solver, time.perf_counter() + float(time_limit))
+        try:
+            res = solver.solve(
+                model,
+                tee=tee,
+                time_limit=time_limit,
+                rel_gap=gap,
+                solver_options=self.native_options(options, tee),
+                load_solutions=False,
+                raise_exception_on_nonoptimal_result=False,
+            )
+        except _OutOfTime:
+            return BackendOutcome(
+                "time_limit",
+                False,
+                message="time limit reached before SCIP could start its search (the model's "
+                "translation, plus SCIP's first presolve round, needed more than was left)",
+                native_status="maxTimeLimit",
+            )
         return contrib_outcome(self.status_key, res)
+
+
+#: SCIP's first presolve round cannot be interrupted; on P1 (its nonlinear objective split
+#: into one constraint per vehicle) it took 1.3-2.8 times as long as translating the model
+#: (instances/large.json). A call with less time left than this many translations is not
+#: started: SCIP would overrun the limit and still return no point.
+SETUP_PER_TRANSLATION = 2.0
+
+
+class _OutOfTime(Exception):
+    """The call's time ran out while its model was being translated for SCIP."""
+
+
+def _arm_after_translation(solver: Any, stop_at: float) -> None:
+    """Bound a Pyomo ``scip_direct`` call by the wall-clock instant ``stop_at``.
+
+    Translating a large P1 for SCIP takes seconds (its objective alone is a 70k-node
+    expression), all in Python: the translation checks the clock at every expression node
+    and gives up (``_OutOfTime``) past ``stop_at``; once it is done, SCIP's time limit is
+    set to what is left (``scip_direct.solve`` reads ``config.time_limit`` after
+    ``_create_solver_model``), or SCIP is not started at all when what is left is less than
+    ``SETUP_PER_TRANSLATION`` translations. Without those hooks (another Pyomo version) the
+    limit given stays SCIP's alone.
+    """
+    create = getattr(solver, "_create_solver_model", None)
+    visitor = getattr(solver, "_expr_visitor", None)
+    if create is None:  # pragma: no cover - depends on the Pyomo version
+        return
+    exit_node = getattr(visitor, "exitNode", None)
+    if exit_node is not None:
+
+        def exit_node_in_time(node: Any, data: Any) -> Any:
+            if time.perf_counter() >= stop_at:
+                raise _OutOfTime
+            return exit_node(node, data)
+
+        visitor.exitNode = exit_node_in_time
+
+    def create_then_arm(model: Any, config: Any) -> Any:
+        t = time.perf_counter()
+        out = create(model, config)
+        now = time.perf_counter()
+        if stop_at - now < SETUP_PER_TRANSLATION * (now - t):
+            raise _OutOfTime
+        config.time_limit = max(stop_at - now, MIN_BACKEND_S)
+        return out
+
+    solver._create_solver_model = create_then_arm
 
 
 def contrib_outcome(key: str, res: Any) -> BackendOutcome:
