@@ -122,7 +122,8 @@ def test_retry_errors_solves_saved_error_rows_again(serial, tmp_path):
 def test_paper_study_pairs_each_instance_with_its_seed():
     study = paper_study(3, omega_t=(0.1, 0.9))
     tasks = study.tasks()
-    assert len(tasks) == 3 * 2 * 3
+    assert len(tasks) == 3 * 2 * 4
+    assert {t.method for t in tasks} == {"ao", "ao-paper", "rlor", "rrlo"}
     assert all(t.spec.name == f"paper-seed{t.seed}" and t.spec.seed == t.seed for t in tasks)
     inst = study.instances[2].load()
     assert inst.name == "paper-seed2" and inst.n_vehicles == 20

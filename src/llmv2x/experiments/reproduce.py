@@ -16,54 +16,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmv2x.errors import SettingsError
-from llmv2x.experiments.figures import write_figures
-from llmv2x.experiments.sweep import OMEGA_T_GRID, PAPER_METHODS, paper_study, run_study
-
-
-@dataclass(frozen=True)
-class FigureSet:
-    """One reproduction set: the objective variant and the scenario overrides."""
-
-    name: str
-    objective: str
-    label: str
-    scenario: dict[str, Any] = field(default_factory=dict)
-
-
-SETS: dict[str, FigureSet] = {
-    s.name: s
-    for s in (
-        FigureSet("paper", "paper", "objective (10), noise −134 dBm/Hz"),
-        FigureSet("latency", "latency", "latency variant, noise −134 dBm/Hz"),
-        FigureSet(
-            "noise174",
-            "paper",
-            "objective (10), noise −174 dBm/Hz",
-            {"noise_dbm_per_hz": -174.0},
-        ),
-    )
-}
-DEFAULT_OUTPUT = "out/reproduce"
-
-
-def parse_sets(text: str | Sequence[str]) -> list[str]:
-    """Set names from ``"paper,latency"`` or a list; SettingsError naming the choices."""
-    names = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
-    names = [s for s in names if s]
-    bad = [s for s in names if s not in SETS]
-    if bad or not names:
-        raise SettingsError(f"sets: {', '.join(bad) or 'none given'} not among {', '.join(SETS)}")
-    return list(dict.fromkeys(names))
+from llmv2x.experiments.sets import (
+    DEFAULT_OUTPUT,
+    DEFAULT_SEEDS,
+    OMEGA_T_GRID,
+    PAPER_METHODS,
+    SETS,
+    FigureSet,
+    parse_sets,
+)
+from llmv2x.experiments.sweep import paper_study, run_study
 
 
 def reproduce(
     out_dir: str | Path = DEFAULT_OUTPUT,
-    seeds: int = 20,
+    seeds: int = DEFAULT_SEEDS,
     sets: Sequence[str] = tuple(SETS),
     *,
     workers: int | None = None,
@@ -73,6 +44,7 @@ def reproduce(
     methods: Sequence[str] = PAPER_METHODS,
     scenario: dict[str, Any] | None = None,
     progress: bool = True,
+    retry_errors: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Run the sets' sweeps and write their figures, data and claims tables.
 
@@ -87,6 +59,8 @@ def reproduce(
     scenario : further scenario overrides for every set (e.g. ``vehicles=6``); a set's own
         overrides (the noise of ``noise174``) take precedence.
     progress : show a progress bar on a terminal.
+    retry_errors : solve again every saved row whose status is ``error`` (transient or not;
+        a rerun without it already retries the transient ones, see ``run_study``).
 
     Returns
     -------
@@ -112,6 +86,7 @@ def reproduce(
             dask_scheduler=dask_scheduler,
             dask_workers=dask_workers,
             progress=progress,
+            retry_errors=retry_errors,
             description=name,
         )
         files = [folder / "sweep.csv", *write_figures(table, folder, spec.label)]
@@ -124,4 +99,12 @@ def reproduce(
     return report
 
 
-__all__ = ["DEFAULT_OUTPUT", "SETS", "FigureSet", "parse_sets", "reproduce"]
+# drawing is imported late: ``llmv2x --help`` and the sweep never need matplotlib
+def write_figures(*args: Any, **kwargs: Any) -> list[Path]:
+    """``llmv2x.experiments.figures.write_figures`` (imported on first use)."""
+    from llmv2x.experiments.figures import write_figures as _write
+
+    return _write(*args, **kwargs)
+
+
+__all__ = ["DEFAULT_OUTPUT", "DEFAULT_SEEDS", "SETS", "FigureSet", "parse_sets", "reproduce"]
