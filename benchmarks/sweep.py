@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    study = paper_study(args.seeds, omega_t=(0.2, 0.5, 0.8))
+    study = paper_study(args.seeds, omega_t=(0.2, 0.5, 0.8), methods=("ao", "rlor", "rrlo"))
     n = len(study.tasks())
 
     load0 = os.getloadavg()[0]

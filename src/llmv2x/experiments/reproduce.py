@@ -1,7 +1,9 @@
 """`llmv2x reproduce`: the paper's Figures 1 and 2, their data, and two sensitivity sets.
 
-Three sets, each a study of AO, RLOR and RRLO over omega_t = 0.1, ..., 0.9 on K draws of the
-default scenario (instance ``{set}-seed{s}`` solved with random seed ``s``):
+Three sets, each a study of AO under both recipes (``ao``: the default ``improved`` recipe;
+``ao-paper``: the paper's plain recipe, nearest rounding), RLOR and RRLO over omega_t = 0.1,
+..., 0.9 on K draws of the default scenario (instance ``{set}-seed{s}`` solved with random
+seed ``s``):
 
 - ``paper``: objective (10), noise -134 dBm/Hz (docs/choices.md): the paper's figures;
 - ``latency``: the latency variant (transmission time charged too);
@@ -9,7 +11,9 @@ default scenario (instance ``{set}-seed{s}`` solved with random seed ``s``):
   dwarfs what the allocation controls.
 
 Each set writes into ``DIR/{set}/``: ``sweep.csv`` (+ ``sweep.parquet``), ``figure1.png/.pdf/
-.csv``, ``figure2.png/.pdf/.csv`` and ``claims.md/.csv``. A rerun resumes each sweep.
+.csv`` (+ ``-diff.csv``), the same for ``figure2`` and ``claims.md/.csv``. A rerun resumes
+each sweep, solving again the rows a dying worker lost; ``retry_errors`` redoes every error
+row. The names and defaults live in ``llmv2x.experiments.sets``.
 """
 
 from __future__ import annotations
