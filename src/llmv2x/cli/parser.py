@@ -62,7 +62,8 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:
         import llmv2x
 
-        parser.exit(0, f"llmv2x {llmv2x.__version__}\n")
+        print(f"llmv2x {llmv2x.__version__}")  # on stdout, as argparse's own version action
+        parser.exit(0)
 
 
 def _flag(name: str) -> str:
