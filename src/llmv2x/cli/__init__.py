@@ -23,10 +23,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run a command; a user's mistake becomes one line on stderr and exit 2.
 
     ``llmv2x`` (or ``llmv2x instance``) without a command prints its help on stderr and
-    exits 2.
+    exits 2. Returns the exit code (also for ``--help`` and argument errors, which argparse
+    reports itself) rather than raising SystemExit.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     if args.func is None:
         sys.stderr.write(args.usage_of.format_help())
         return EXIT_USER_ERROR
