@@ -97,3 +97,18 @@ def test_a_table_without_error_kind_is_read_and_resumed(reference, tmp_path):
     again = run_study(_study(), out, workers=1, progress=False)
     assert again.loc[0, "status"] != "error" and again.loc[3, "status"] == "error"
     assert list(read_table(out).columns) == list(COLUMNS)
+
+
+def test_error_kinds_of_executor_and_solver_failures():
+    from concurrent.futures.process import BrokenProcessPool
+
+    from llmv2x.errors import SolveError
+    from llmv2x.experiments.sweep import classify
+
+    assert classify(BrokenProcessPool("gone")) == "transient"
+    assert classify(MemoryError()) == "transient"
+    assert classify(TimeoutError()) == "transient"
+    assert classify(SolveError("qp_error")) == "raised"
+    assert classify(TypeError("bad field")) == "raised"
+    distributed = pytest.importorskip("distributed")
+    assert classify(distributed.KilledWorker("task", "worker", 3)) == "transient"
