@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from llmv2x.errors import LlmV2xError
 from llmv2x.instances.schema import Instance
 from llmv2x.plot.bars import draw_energy_bars, draw_time_bars
+from llmv2x.plot.breakdown import allocation_of
 from llmv2x.plot.map import AGGREGATE_ABOVE, draw_map
 
 #: output formats ``save_figure`` writes, by file suffix
@@ -76,6 +77,7 @@ def plot_result(
     ResultError
         if the result carries no allocation or does not match the instance's size.
     """
+    allocation_of(instance, result)  # refuse a result without a point before drawing
     if ax is None:
         fig = Figure(figsize=(16.0, 8.0), layout="constrained")
         grid = fig.add_gridspec(2, 2, width_ratios=(1.0, 1.3))
