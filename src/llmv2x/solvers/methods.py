@@ -41,15 +41,15 @@ METHODS: dict[str, str] = {
 
 #: one line per method, for ``llmv2x solve --help``
 DESCRIPTIONS: dict[str, str] = {
-    "ao": "alternating optimisation, SQP + fractional programming (the paper's method)",
+    "ao": "the paper's alternating optimisation: SQP (QP backend) + fractional programming",
     "minlp": "P1 handed whole to a MINLP backend (--minlp-backend)",
-    "exact": "certified optimum with a proven lower bound",
-    "rlor": "baseline: random layer split, optimised radio",
-    "rrlo": "baseline: random resources, optimal layer split",
-    "local": "baseline: every layer on the vehicle",
-    "offload": "baseline: every layer but the first at the RSU",
-    "equal": "baseline: equal shares, best split for them",
-    "initial": "the starting allocation of AO, not optimised (for tests and comparisons)",
+    "exact": "certified global optimum from the structure of P1, with a lower bound",
+    "rlor": "baseline: random offloading (alpha), optimised resources",
+    "rrlo": "baseline: random resources, optimised offloading",
+    "local": "baseline: alpha = Upsilon, everything on the vehicle",
+    "offload": "baseline: alpha = 1, everything but the first layer on the RSU",
+    "equal": "baseline: equal bandwidth and RSU-frequency shares, alpha optimised",
+    "initial": "AO's simple feasible start, evaluated but not optimised (a reference)",
 }
 
 
