@@ -178,6 +178,23 @@ def test_result_association_is_used_for_the_link_and_the_rsu(
     counts = np.bincount(assoc, minlength=inst.n_rsus)
     for m in range(inst.n_rsus):
         assert any(t.startswith(f"RSU {m} · {counts[m]} veh") for t in texts), texts
+    # moving vehicle 0 leaves its shares at the old RSU: the labels then show B and F
+    assert all("B " in t and "F " in t for t in texts), texts
+
+
+def test_rsu_labels_show_budget_shares_only_when_some_are_left(
+    solved6: tuple[Instance, Result],
+) -> None:
+    inst, res = solved6
+    ax = Figure().add_subplot()
+    draw_map(ax, inst, res, colorbar=False)
+    assert "uses all its bandwidth" in ax.get_title()
+    assert not any("B " in t.get_text() for t in ax.texts)
+    half = res.allocation.replace(b_hz=res.allocation.b_hz / 2)
+    ax = Figure().add_subplot()
+    draw_map(ax, inst, SimpleNamespace(allocation=half, status="feasible"), colorbar=False)
+    labels = [t.get_text() for t in ax.texts if t.get_text().startswith("RSU")]
+    assert all("B 50%, F 100% used" in t for t in labels), labels
 
 
 def test_map_aggregates_past_the_threshold(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 Each bar is split into the vehicle's layers, the transmission and the RSU's layers. When
 one part dwarfs the others (transmission often takes more than 99 % of the time), the
-``auto`` scale switches to a logarithmic axis and stacks the parts from the smallest to the
-largest, so every part keeps a visible segment; the panel title gives each part's share.
+``auto`` scale switches to a logarithmic axis; the time bars then stack the largest part
+on top, so every part keeps a visible segment (the energy bars keep the order vehicle,
+transmission, RSU: an energy budget bounds the first two, whose sum stays a bar edge).
+The panel title gives each part's share.
 Per-vehicle limits (deadline, energy budget) are drawn as black ticks; where one binds, a
 red triangle marks the bar.
 """
@@ -57,13 +59,16 @@ def _stacked(
     what: str,
     unit: str,
     order: np.ndarray,
+    keep_order: bool = False,
 ) -> Axes:
     """Stacked bars of ``parts`` (in vehicle order ``order``), the limits and binding marks."""
     n = order.size
     x = np.arange(n)
     scale = _scale(parts, scale)
     names = list(parts)
-    if scale == "log":  # the largest part on top, so every part keeps a visible segment
+    if (
+        scale == "log" and not keep_order
+    ):  # the largest part on top, so every part keeps a visible segment
         largest = max(names, key=lambda k: float(np.sum(parts[k])))
         names = [k for k in names if k != largest] + [largest]
     bottom = np.zeros(n)
@@ -215,4 +220,5 @@ def draw_energy_bars(
         what="energy",
         unit="J",
         order=_order(bd.total_energy, sort),
+        keep_order=True,  # the budget bounds the first two parts: their sum must be a bar edge
     )

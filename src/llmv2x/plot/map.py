@@ -92,14 +92,21 @@ def _size_legend(ax: Axes, tokens: np.ndarray, n: int) -> list[Line2D]:
     ]
 
 
-def _rsu_label(m: int, usage: Any) -> str:
+def _budgets_full(usage: Any) -> bool:
+    """True when every serving RSU hands out all its bandwidth and frequency (within 1e-6)."""
+    served = usage.vehicles > 0
+    shares = np.concatenate([usage.bandwidth_share[served], usage.frequency_share[served]])
+    return bool(np.all(np.abs(shares - 1.0) <= 1e-6))
+
+
+def _rsu_label(m: int, usage: Any, shares: bool = True) -> str:
     k = int(usage.vehicles[m])
     if k == 0:
         return f"RSU {m}: idle"
-    return (
-        f"RSU {m} · {k} veh · {usage.layers[m]:.0f} layers\n"
-        f"B {usage.bandwidth_share[m]:.0%}, F {usage.frequency_share[m]:.0%} used"
-    )
+    text = f"RSU {m} · {k} veh · {usage.layers[m]:.0f} layers"
+    if shares:
+        text += f"\nB {usage.bandwidth_share[m]:.0%}, F {usage.frequency_share[m]:.0%} used"
+    return text
 
 
 #: label positions tried around an RSU: (dx, dy) direction of the offset, and its length (pt)
@@ -159,7 +166,8 @@ def _place_labels(
 def _annotate_rsus(ax: Axes, instance: Instance, usage: Any, avoid_xy: np.ndarray) -> None:
     rx, ry = instance.rsu["x_m"], instance.rsu["y_m"]
     fontsize = 6.5 if instance.n_rsus > 10 else 7.5
-    texts = [_rsu_label(m, usage) for m in range(instance.n_rsus)]
+    shares = not _budgets_full(usage)
+    texts = [_rsu_label(m, usage, shares) for m in range(instance.n_rsus)]
     anchors = ax.transData.transform(np.column_stack([rx, ry]))
     avoid = ax.transData.transform(avoid_xy) if len(avoid_xy) else np.empty((0, 2))
     where = _place_labels(ax, anchors, texts, fontsize, avoid)
@@ -305,7 +313,10 @@ def draw_map(
                 )
         handles.extend(_size_legend(ax, instance.vehicle["tokens"], n))
         title = f"map: {n} vehicles, {instance.n_rsus} RSUs"
-    title += "\nRSU: vehicles · offloaded layers · B, F: bandwidth, frequency used"
+    if _budgets_full(usage):
+        title += "\nRSU: vehicles · offloaded layers (every RSU uses all its bandwidth, frequency)"
+    else:
+        title += "\nRSU: vehicles · offloaded layers · B, F: share of bandwidth, frequency used"
     ax.scatter(
         rx, ry, marker="^", s=170, c=RSU_COLOUR, edgecolors="white", linewidths=1.0, zorder=7
     )
