@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import llmv2x
@@ -58,6 +59,7 @@ def test_valid_keywords_list_settings_fields_then_the_method_options(small):
         ("ao", {"max_rounds": True}, "not an integer"),
         ("ao", {"recipe": "fast"}, "improved, paper"),
         ("ao", {"nlp_options": "tol=1"}, "nlp_options"),
+        ("ao", {"max_rounds": 0}, "below its minimum 1"),
         ("minlp", {"reductions": "no"}, "reductions"),
         ("exact", {"formulation": "strong"}, "method exact takes no options"),
     ],
@@ -68,9 +70,12 @@ def test_bad_options_in_settings_are_refused(small, method, options, needle):
         llmv2x.solve(small, method=method, settings=settings)
 
 
-def test_an_int_is_accepted_for_a_float_option():
+def test_an_int_is_accepted_for_a_float_option_and_numpy_scalars_for_numbers():
     assert check_options("ao", {"start_alpha": 1}) == {"start_alpha": 1.0}
     assert isinstance(check_options("ao", {"start_alpha": 1})["start_alpha"], float)
+    got = check_options("ao", {"max_rounds": np.int64(3), "start_alpha": np.float32(2.5)})
+    assert got == {"max_rounds": 3, "start_alpha": 2.5}
+    assert type(got["max_rounds"]) is int and type(got["start_alpha"]) is float
 
 
 def test_option_keyword_reaches_the_method(small):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -66,24 +67,23 @@ class Option:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
+    minimum: float | None = None
 
     def check(self, value: Any, method: str) -> Any:
-        """``value`` if it fits this option (an int is accepted for a float); else SettingsError."""
-        ok = isinstance(value, self.kind) and not (
-            self.kind is not bool and isinstance(value, bool)
-        )
-        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            raise SettingsError(
-                f"option {self.name} of method {method}: {value!r} is not "
-                f"{_KIND_NAMES[self.kind]} ({self.help})"
-            )
+        """``value`` if it fits this option, as ``kind`` (an integer is accepted for a float,
+        NumPy scalars for numbers); else SettingsError naming the option."""
+        where = f"option {self.name} of method {method}"
+        if self.kind in (int, float) and not isinstance(value, bool):
+            if isinstance(value, numbers.Integral) or (
+                self.kind is float and isinstance(value, numbers.Real)
+            ):
+                value = self.kind(value)
+        if not isinstance(value, self.kind) or (self.kind is not bool and isinstance(value, bool)):
+            raise SettingsError(f"{where}: {value!r} is not {_KIND_NAMES[self.kind]} ({self.help})")
         if self.choices and value not in self.choices:
-            raise SettingsError(
-                f"option {self.name} of method {method}: {value!r} is not one of "
-                f"{', '.join(self.choices)}"
-            )
+            raise SettingsError(f"{where}: {value!r} is not one of {', '.join(self.choices)}")
+        if self.minimum is not None and not value >= self.minimum:
+            raise SettingsError(f"{where}: {value!r} is below its minimum {self.minimum:g}")
         return value
 
 
@@ -108,9 +108,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
                    ("improved", "paper")),
             Option("rounding", str, None, "overrides the recipe's rounding of alpha",
                    ("nearest", "vertex")),
-            Option("start_alpha", float, None, "alpha of the start (default (1+Upsilon)/2)"),
-            Option("max_rounds", int, 10, "most AO rounds"),
-            Option("sqp_max_iter", int, 200, "most SQP iterations per round"),
+            Option("start_alpha", float, None, "alpha of the start (default (1+Upsilon)/2)",
+                   minimum=1),
+            Option("max_rounds", int, 10, "most AO rounds", minimum=1),
+            Option("sqp_max_iter", int, 200, "most SQP iterations per round", minimum=1),
             Option("fp_max_iter", int, 15, "most fractional-programming iterations per round"),
             Option("fp_update", str, "linesearch", "update of the fractional-programming loop",
                    ("linesearch", "jong")),
