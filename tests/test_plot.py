@@ -62,6 +62,14 @@ def _limits(inst: Instance, res: Result) -> dict[str, np.ndarray]:
     return {"deadlines": deadlines, "energy_budgets": budgets}
 
 
+def _with_association(res: Result, association: np.ndarray) -> SimpleNamespace:
+    """A result-like object that carries its own ``association`` (a later result field)."""
+    fields = ("method", "status", "objective", "lower_bound", "objective_variant", "omega_t")
+    return SimpleNamespace(
+        allocation=res.allocation, association=association, **{k: getattr(res, k) for k in fields}
+    )
+
+
 def _assert_picture(path: Path, min_bytes: int = 20_000) -> None:
     """A non-trivial image: big enough, and for PNG many distinct colours, not one."""
     assert path.stat().st_size > min_bytes, f"{path} has only {path.stat().st_size} bytes"
@@ -88,6 +96,8 @@ def test_each_panel_renders_a_nontrivial_image(
 ) -> None:
     inst, res = request.getfixturevalue(f"solved{size}")
     lim = _limits(inst, res) if variants else {}
+    if variants:  # association as a decision: every vehicle picks its second-strongest link
+        res = _with_association(res, np.argsort(-inst.channel_gain, axis=1)[:, 1])
     dl = {"deadlines": lim["deadlines"]} if variants else {}
     eb = {"energy_budgets": lim["energy_budgets"]} if variants else {}
     _assert_picture(_one_panel(draw_map, inst, res, tmp_path / "map.png", **dl, **eb))
