@@ -136,6 +136,8 @@ def test_light_commands_import_neither_matplotlib_nor_pandas(argv):
         (("--option", "recipe=fast"), ("recipe", "improved, paper")),
         (("--option", "nlp_options={tol"), ("--option", "JSON")),
         (("--option", "=3"), ("--option", "NAME=VALUE")),
+        (("--option", "nlp_options=" + "[" * 100_000), ("--option", "nested deeper")),
+        (("--option", 'nlp_options={"tol": 1, "tol": 2}'), ("duplicate key 'tol'",)),
         (("--method", "exact", "--recipe", "paper"), ("'recipe'", "method exact")),
         (("--method", "rrlo", "--option", "nlp_options={}"), ("'nlp_options'", "method rrlo")),
     ],

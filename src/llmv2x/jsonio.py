@@ -120,7 +120,7 @@ def loads_strict(text: str, what: str, error: type[LlmV2xError] = LlmV2xError) -
             parse_constant=_parse_constant,
         )
     except json.JSONDecodeError as exc:
-        raise error(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise error(f"{what}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except RecursionError:  # the depth scan should make this unreachable
         raise error(f"{what}: nested too deeply") from None
     found = _find_refused(data, "")

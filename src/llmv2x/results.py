@@ -205,6 +205,8 @@ class Result:
         p = Path(path)
         if p.is_dir():
             raise ResultError(f"{path} is a directory, not a result file")
+        if p.exists() and not p.is_file():
+            raise ResultError(f"{path} is not a regular file (a device, FIFO or socket)")
         if not p.is_file():
             raise ResultError(f"{path}: no such result file")
         try:

@@ -11,13 +11,14 @@ import stat
 import numpy as np
 import pytest
 
-from llmv2x.errors import InstanceError
+from llmv2x.errors import InstanceError, ResultError
 from llmv2x.instances import Instance, generate_instance, load_instance
 from llmv2x.instances.schema import RANGES
 from llmv2x.models import physics
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.evaluator import evaluate
 from llmv2x.settings import SolveSettings
+from llmv2x.results import Result
 
 
 @pytest.fixture
@@ -351,6 +352,13 @@ def test_a_directory_is_named_as_such(tmp_path):
         Instance.load(tmp_path)
     with pytest.raises(InstanceError, match="is a directory, not an instance file"):
         load_instance(tmp_path)
+
+
+def test_a_device_is_named_as_such():
+    with pytest.raises(InstanceError, match="/dev/null is not a regular file"):
+        load_instance("/dev/null")
+    with pytest.raises(ResultError, match="/dev/null is not a regular file"):
+        Result.load("/dev/null")
 
 
 def test_save_is_atomic_and_keeps_the_umask_mode(small_instance, tmp_path):

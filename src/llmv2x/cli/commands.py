@@ -52,10 +52,9 @@ def _parse_value(text: str) -> object:
     if low in ("true", "false"):
         return low == "true"
     if text[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise LlmV2xError(f"--option: {text!r} is not valid JSON ({exc.msg})") from None
+        from llmv2x.jsonio import loads_strict
+
+        return loads_strict(text, "--option value")
     for conv in (int, float):
         try:
             return conv(text)

@@ -212,6 +212,8 @@ class Instance:
         p = Path(path)
         if p.is_dir():
             raise InstanceError(f"{path} is a directory, not an instance file")
+        if p.exists() and not p.is_file():
+            raise InstanceError(f"{path} is not a regular file (a device, FIFO or socket)")
         if not p.is_file():
             raise InstanceError(f"{path}: no such instance file")
         try:
