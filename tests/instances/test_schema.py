@@ -17,8 +17,8 @@ from llmv2x.instances.schema import RANGES
 from llmv2x.models import physics
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.evaluator import evaluate
-from llmv2x.settings import SolveSettings
 from llmv2x.results import Result
+from llmv2x.settings import SolveSettings
 
 
 @pytest.fixture
