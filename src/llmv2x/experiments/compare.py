@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -111,10 +112,24 @@ def to_markdown(df: pd.DataFrame) -> str:
     return "\n".join([head, sep, *body])
 
 
+def safe_stem(name: str) -> str:
+    """``name`` made safe as one file name: every character other than letters, digits,
+    ``.``, ``_``, ``-`` becomes ``_``, runs of dots collapse to one, no leading dot or
+    dash (so ``a/b`` -> ``a_b``, ``../x`` -> ``_x``); never empty."""
+    out = re.sub(r"[^A-Za-z0-9._-]", "_", str(name))
+    out = re.sub(r"\.{2,}", ".", out).lstrip(".-")
+    return out or "_"
+
+
 def write_tables(df: pd.DataFrame, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
-    """Save ``df`` as ``stem.csv`` and ``stem.md`` in ``out_dir``; returns both paths."""
+    """Save ``df`` as ``stem.csv`` and ``stem.md`` in ``out_dir``; returns both paths.
+
+    ``stem`` usually carries an instance name, which may hold ``/`` or ``..``: it is
+    passed through ``safe_stem`` so the files always land inside ``out_dir``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    stem = safe_stem(stem)
     csv, md = out / f"{stem}.csv", out / f"{stem}.md"
     df.to_csv(csv, index=False)
     md.write_text(to_markdown(df) + "\n")

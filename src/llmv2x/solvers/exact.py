@@ -37,6 +37,7 @@ from llmv2x.models.evaluator import evaluate, vehicle_layer_cost
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.comm import optimal_comm
+from llmv2x.solvers.deadline import Deadline, no_deadline
 from llmv2x.solvers.frequencies import (
     argmin_shifted,
     best_vehicle_frequency,
@@ -46,7 +47,8 @@ from llmv2x.solvers.frequencies import (
 )
 
 METHOD = "exact"
-#: Relative gap at which an RSU's search counts as closed (well inside the 1e-9 feasibility tolerance).
+#: Relative gap at which an RSU's search counts as closed (well inside the 1e-9 feasibility
+#: tolerance).
 GAP_TOL = 1e-12
 #: Prices sigma >= 0 per RSU at which the Lagrangian bound is evaluated: 0 and a geometric
 #: grid over GRID_DECADES decades below the price at which every share sits at the floor.
@@ -245,7 +247,7 @@ def _fix(state: np.ndarray, n: int, local: bool, dominates: np.ndarray) -> np.nd
     return out
 
 
-def _search(p: _Problem, rs: _RsuSearch, deadline: float | None) -> None:
+def _search(p: _Problem, rs: _RsuSearch, deadline: Deadline) -> None:
     """Depth-first branch and bound over S for one RSU (S empty was evaluated already)."""
     k = len(rs.idx)
     dom = _dominance(p, rs.idx)
@@ -258,7 +260,7 @@ def _search(p: _Problem, rs: _RsuSearch, deadline: float | None) -> None:
     open_bounds: list[float] = []
     stack = [np.full(k, -1, dtype=np.int8)]
     while stack:
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline.expired():
             open_bounds.extend(_bound(rs.sigma, rs.off, rs.loc, rs.f_max, s)[0] for s in stack)
             break
         state = stack.pop()
@@ -313,7 +315,7 @@ class ComputeSolution:
 
 
 def optimal_split(
-    instance: Instance, settings: SolveSettings, deadline: float | None = None
+    instance: Instance, settings: SolveSettings, deadline: Deadline | None = None
 ) -> ComputeSolution:
     """Globally optimal alpha for the compute part of (10) (sub-problem I (11), alpha integral).
 
@@ -333,9 +335,10 @@ def optimal_split(
     ----------
     instance : the instance.
     settings : omega_t.
-    deadline : ``time.perf_counter()`` value after which open nodes are left unexplored (the
-        bound then covers them and ``certified`` is False).
+    deadline : the solve's deadline (default: none); once it passes, open nodes are left
+        unexplored (the bound then covers them and ``certified`` is False).
     """
+    deadline = deadline or no_deadline()
     n = instance.n_vehicles
     ups = instance.layers
     if ups == 1:  # alpha = 1 = Upsilon for everyone: no choice, no RSU cost
@@ -530,7 +533,7 @@ def solve_exact(instance: Instance, settings: SolveSettings) -> Result:
     Result verified by the evaluator; iterations = branch-and-bound nodes explored.
     """
     t0 = time.perf_counter()
-    deadline = None if settings.time_limit is None else t0 + settings.time_limit
+    deadline = Deadline(settings.time_limit, start=t0)
     comp = optimal_split(instance, settings, deadline)
     comm = optimal_comm(instance, settings)
     alloc = Allocation(
@@ -541,7 +544,7 @@ def solve_exact(instance: Instance, settings: SolveSettings) -> Result:
         f_rsu_hz=rsu_frequency_split(instance, settings, comp.alpha),
     )
     certified = comp.certified and comm.certified
-    timed_out = deadline is not None and time.perf_counter() > deadline and not comp.certified
+    timed_out = deadline.hit and not comp.certified
     status = "optimal" if certified else ("time_limit" if timed_out else "feasible")
     ev = evaluate(instance, alloc, settings)
     lower_bound = None
