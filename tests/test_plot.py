@@ -315,3 +315,25 @@ def test_cli_plot_writes_the_figure_and_help_does_not_import_matplotlib(
     )
     help_run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert help_run.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_labels_of_nearby_rsus_do_not_overlap() -> None:
+    from llmv2x.plot.labels import _box, place_labels
+
+    fig = Figure(figsize=(6, 6))
+    ax = fig.add_subplot()
+    ax.set_xlim(0, 1000)
+    ax.set_ylim(0, 1000)
+    points = np.array([[500.0, 500.0], [520.0, 510.0], [480.0, 530.0], [505.0, 470.0]])
+    anchors = ax.transData.transform(points)
+    texts = [f"RSU {m} · 12 veh · 341 layers" for m in range(len(points))]
+    where = place_labels(ax, anchors, texts, 7.5, np.empty((0, 2)))
+    px = fig.dpi / 72.0
+    w = (0.56 * 7.5 * len(texts[0]) + 8) * px
+    h = (1.25 * 7.5 + 6) * px
+    boxes = [_box(*anchors[i], dx, dy, off * px, w, h) for i, (dx, dy, off) in enumerate(where)]
+    for i in range(len(boxes)):
+        for j in range(i):
+            a, b = boxes[i], boxes[j]
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (i, j, where)
