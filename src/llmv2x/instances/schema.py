@@ -1,37 +1,26 @@
-"""The immutable, validated instance of docs/data-format.md (format ``llmv2x-instance/1``)."""
+"""The immutable, validated instance of docs/data-format.md (formats 1 and 2, JSON and ``.npz``).
+
+This module holds the frozen ``Instance`` and the field tables shared by the readers:
+``validate`` (the vectorised rules), ``format1`` (per-vehicle objects and a dense
+``channel_gain``), ``format2`` (columns and sparse ``links``) and ``binary`` (``.npz``).
+"""
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from llmv2x.errors import InstanceError
-from llmv2x.jsonio import dumps_strict, loads_strict, write_atomic
 from llmv2x.models import physics
-from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 
 FORMAT = "llmv2x-instance/1"
+FORMAT2 = "llmv2x-instance/2"
 
-TOP_FIELDS = (
-    "format",
-    "name",
-    "seed",
-    "area_m",
-    "llm",
-    "noise_psd_w_per_hz",
-    "vehicles",
-    "rsus",
-    "channel_gain",
-    "association",
-)
 LLM_FIELDS = ("layers", "hidden_size", "batch_size", "activation_bits")
 VEHICLE_FIELDS = (
     "x_m",
@@ -45,9 +34,12 @@ VEHICLE_FIELDS = (
     "p_min_w",
     "p_max_w",
 )
+#: Optional per-vehicle fields: absent or null means none (stored as NaN).
+OPTIONAL_VEHICLE_FIELDS = ("deadline_s", "energy_budget_j")
 RSU_FIELDS = ("x_m", "y_m", "gpu_cores", "flops_per_cycle", "f_max_hz", "kappa", "bandwidth_hz")
+LINK_FIELDS = ("vehicle", "rsu", "gain")
 #: Vehicle and RSU fields that must be integers (counts).
-INTEGER_FIELDS = {"tokens"}
+INTEGER_FIELDS = {"tokens", "gpu_cores"}
 #: Fields that may be any finite number (coordinates); all others must be positive.
 COORDINATE_FIELDS = {"x_m", "y_m"}
 #: Largest integer field accepted: every integer up to 2**53 is exact as a float and an int64.
@@ -74,11 +66,18 @@ RANGES: dict[str, tuple[float, float]] = {
     "p_max_w": (1e-9, 1e6),
     "bandwidth_hz": (1e3, 1e12),
     "channel_gain": (1e-30, 1e3),
+    "deadline_s": (1e-9, 1e9),
+    "energy_budget_j": (1e-12, 1e12),
 }
 #: Smallest signal-to-noise ratio g_n p_min / (sigma^2 B_m) accepted (least power over the
 #: whole RSU band, the worst feasible point); below it the rate (3) loses its digits and
 #: log(1 + x) rounds to 0, an infinite transmit time.
 MIN_SNR = 1e-12
+#: ``to_dict()`` writes format 1 when every (vehicle, RSU) pair is a link and N*M is at most
+#: this, else format 2 (docs/data-format.md, "Which format is written").
+FORMAT1_MAX_PAIRS = 250_000
+#: ``channel_gain`` (the dense N x M matrix) is refused above this many entries.
+DENSE_MAX_ENTRIES = 50_000_000
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -91,9 +90,11 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 class Instance:
     """One problem instance: N vehicles, M RSUs, the LLM and the channel (docs/data-format.md).
 
-    Arrays are read-only; build one only through ``from_dict``, ``from_json``,
-    ``load`` or ``llmv2x.instances.generate_instance``, which all validate.
-    To change an instance, build a new dictionary with ``to_dict`` and validate it again.
+    Arrays are read-only; build one only through ``from_dict``, ``from_json``, ``load``,
+    ``from_arrays`` or ``llmv2x.instances.generate_instance``, which all validate.
+    ``links`` holds the sparse channel: three arrays (vehicle, rsu, gain) sorted by
+    (vehicle, rsu); ``link_start[n]:link_start[n + 1]`` are vehicle n's links.
+    ``deadline_s`` and ``energy_budget_j`` are per-vehicle arrays, NaN where a vehicle has none.
     """
 
     name: str
@@ -106,8 +107,17 @@ class Instance:
     noise_psd_w_per_hz: float
     vehicle: Mapping[str, np.ndarray] = field(repr=False)
     rsu: Mapping[str, np.ndarray] = field(repr=False)
-    channel_gain: np.ndarray = field(repr=False)
+    links: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
     association: np.ndarray = field(repr=False)
+    deadline_s: np.ndarray | None = field(default=None, repr=False)
+    energy_budget_j: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for key in OPTIONAL_VEHICLE_FIELDS:
+            if getattr(self, key) is None:
+                none = np.full(int(self.association.shape[0]), np.nan)
+                none.setflags(write=False)
+                object.__setattr__(self, key, none)
 
     # ----- sizes and derived quantities (computed once) -----
     @property
@@ -117,8 +127,70 @@ class Instance:
 
     @property
     def n_rsus(self) -> int:
-        """M, the number of RSUs."""
-        return int(self.channel_gain.shape[1])
+        """M, the number of RSUs (the length of the RSU columns)."""
+        return int(self.rsu["bandwidth_hz"].shape[0])
+
+    @property
+    def n_links(self) -> int:
+        """The number of (vehicle, RSU) links."""
+        return int(self.links[0].shape[0])
+
+    @property
+    def is_dense(self) -> bool:
+        """True when every (vehicle, RSU) pair is a link (format 1 can hold it)."""
+        return self.n_links == self.n_vehicles * self.n_rsus
+
+    @property
+    def has_deadlines(self) -> bool:
+        """True when some vehicle has a deadline (``deadline_s`` not NaN)."""
+        return bool(np.any(~np.isnan(self.deadline_s)))
+
+    @property
+    def has_energy_budgets(self) -> bool:
+        """True when some vehicle has an energy budget (``energy_budget_j`` not NaN)."""
+        return bool(np.any(~np.isnan(self.energy_budget_j)))
+
+    @cached_property
+    def link_start(self) -> np.ndarray:
+        """CSR offsets (N + 1 entries): vehicle n's links are ``link_start[n]:link_start[n+1]``."""
+        starts = np.searchsorted(self.links[0], np.arange(self.n_vehicles + 1))
+        return _readonly(starts)
+
+    def candidates(self, n: int) -> np.ndarray:
+        """The RSUs vehicle ``n`` has a link to, ascending."""
+        s = self.link_start
+        return self.links[1][s[n] : s[n + 1]]
+
+    def link_gain(self, n: int, m: int) -> float:
+        """The linear gain from vehicle ``n`` to RSU ``m``; 0.0 when there is no link."""
+        s = self.link_start
+        rsus = self.links[1][s[n] : s[n + 1]]
+        i = int(np.searchsorted(rsus, m))
+        if i < len(rsus) and rsus[i] == m:
+            return float(self.links[2][s[n] + i])
+        return 0.0
+
+    @cached_property
+    def association_link(self) -> np.ndarray:
+        """For each vehicle, the index in ``links`` of its link to its own RSU."""
+        m = self.n_rsus
+        keys = self.links[0].astype(np.int64) * m + self.links[1]
+        want = np.arange(self.n_vehicles, dtype=np.int64) * m + self.association
+        return _readonly(np.searchsorted(keys, want))
+
+    @cached_property
+    def channel_gain(self) -> np.ndarray:
+        """The dense N x M gain matrix, 0 where there is no link (small instances only)."""
+        size = self.n_vehicles * self.n_rsus
+        if size > DENSE_MAX_ENTRIES:
+            raise InstanceError(
+                f"channel_gain: a dense {self.n_vehicles} x {self.n_rsus} matrix "
+                f"({size:.3g} entries) is too large; use links / link_gain instead"
+            )
+        dense = np.zeros((self.n_vehicles, self.n_rsus))
+        dense[self.links[0], self.links[1]] = self.links[2]
+        dense.setflags(write=False)
+        return dense
 
     @cached_property
     def psi(self) -> np.ndarray:
@@ -144,71 +216,138 @@ class Instance:
     @cached_property
     def gain(self) -> np.ndarray:
         """g_n, the channel gain from each vehicle to its own RSU."""
-        return _readonly(self.channel_gain[np.arange(self.n_vehicles), self.association])
+        return _readonly(self.links[2][self.association_link])
 
     @cached_property
     def members(self) -> tuple[np.ndarray, ...]:
         """For each RSU m, the indices of the vehicles it serves (possibly empty)."""
-        return tuple(_readonly(np.flatnonzero(self.association == m)) for m in range(self.n_rsus))
+        order = np.argsort(self.association, kind="stable")
+        counts = np.bincount(self.association, minlength=self.n_rsus)
+        parts = np.split(order, np.cumsum(counts)[:-1])
+        for p in parts:
+            p.setflags(write=False)
+        return tuple(parts)
 
     @cached_property
     def served_rsus(self) -> np.ndarray:
         """Indices of RSUs that serve at least one vehicle (those with constraints (10c), (10e))."""
-        return _readonly(np.array([m for m, v in enumerate(self.members) if len(v) > 0], int))
+        counts = np.bincount(self.association, minlength=self.n_rsus)
+        return _readonly(np.flatnonzero(counts > 0))
 
     def rsu_of(self, key: str) -> np.ndarray:
         """An RSU field gathered per vehicle: value at association[n] for each n."""
         return self.rsu[key][self.association]
 
-    # ----- JSON -----
-    def to_dict(self) -> dict[str, Any]:
-        """The instance dictionary (docs/data-format.md); ``from_dict(to_dict())`` round-trips."""
+    # ----- construction from arrays -----
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        name: str,
+        seed: int | None,
+        area_m: tuple[float, float] | np.ndarray,
+        llm: Mapping[str, int],
+        noise_psd_w_per_hz: float,
+        vehicle: Mapping[str, np.ndarray],
+        rsu: Mapping[str, np.ndarray],
+        links: tuple[np.ndarray, np.ndarray, np.ndarray],
+        association: np.ndarray,
+    ) -> Instance:
+        """Validate arrays (the format 2 columns) and build the instance.
 
-        def conv(key: str, v: Any) -> Any:
-            return int(v) if key in INTEGER_FIELDS or key in ("gpu_cores",) else float(v)
+        ``vehicle`` maps every name of ``VEHICLE_FIELDS`` (and optionally ``deadline_s``,
+        ``energy_budget_j``, NaN = none) to an array of N entries, ``rsu`` every name of
+        ``RSU_FIELDS`` to M entries; ``links`` is (vehicle, rsu, gain) in any order, each pair
+        at most once; ``association[n]`` must be one of vehicle n's links. The arrays are
+        copied. Errors name the format 2 path (``vehicles.kappa[17]``, ``links.gain[3]``).
 
-        vehicles = [
-            {k: conv(k, self.vehicle[k][n]) for k in VEHICLE_FIELDS} for n in range(self.n_vehicles)
-        ]
-        rsus = [{k: conv(k, self.rsu[k][m]) for k in RSU_FIELDS} for m in range(self.n_rsus)]
-        return {
-            "format": FORMAT,
-            "name": self.name,
-            "seed": self.seed,
-            "area_m": [float(self.area_m[0]), float(self.area_m[1])],
-            "llm": {
-                "layers": self.layers,
-                "hidden_size": self.hidden_size,
-                "batch_size": self.batch_size,
-                "activation_bits": self.activation_bits_per_value,
-            },
-            "noise_psd_w_per_hz": float(self.noise_psd_w_per_hz),
-            "vehicles": vehicles,
-            "rsus": rsus,
-            "channel_gain": [[float(g) for g in row] for row in self.channel_gain],
-            "association": [int(a) for a in self.association],
-        }
+        Raises
+        ------
+        InstanceError
+            naming the first broken rule with its field path and index.
+        """
+        from llmv2x.instances.validate import COLUMNS, build
 
-    def to_json(self, indent: int | None = 1) -> str:
-        """instance JSON (docs/data-format.md) text."""
-        return dumps_strict(self.to_dict(), "instance", indent=indent)
+        return build(
+            COLUMNS,
+            name=name,
+            seed=seed,
+            area_m=area_m,
+            llm=llm,
+            noise=noise_psd_w_per_hz,
+            vehicle=vehicle,
+            rsu=rsu,
+            links=links,
+            association=association,
+        )
 
-    def save(self, path: str | Path) -> None:
-        """Write the instance as JSON atomically (a whole file or nothing; mode as ``open``)."""
-        write_atomic(path, self.to_json() + "\n")
+    # ----- JSON and .npz -----
+    def default_format(self) -> int:
+        """1 when every pair is a link and N*M <= FORMAT1_MAX_PAIRS, else 2."""
+        small = self.n_vehicles * self.n_rsus <= FORMAT1_MAX_PAIRS
+        return 1 if small and self.is_dense else 2
+
+    def to_dict(self, format: int | None = None) -> dict[str, Any]:  # noqa: A002
+        """The instance dictionary (docs/data-format.md); ``from_dict(to_dict())`` round-trips.
+
+        ``format`` is 1 (per-vehicle objects, dense ``channel_gain``) or 2 (columns, sparse
+        ``links``); default ``default_format()``.
+        """
+        fmt = self.default_format() if format is None else format
+        if fmt == 1:
+            from llmv2x.instances.format1 import to_dict1
+
+            return to_dict1(self)
+        if fmt == 2:
+            from llmv2x.instances.format2 import to_dict2
+
+            return to_dict2(self)
+        raise InstanceError(f"format: expected 1 or 2, got {format!r}")
+
+    def to_json(self, indent: int | None = 1, format: int | None = None) -> str:  # noqa: A002
+        """Instance JSON (docs/data-format.md) text in ``format`` (default ``default_format()``).
+
+        Format 2 with an ``indent`` puts one column per line; ``indent=None`` is compact.
+        """
+        fmt = self.default_format() if format is None else format
+        if fmt == 2:
+            from llmv2x.instances.format2 import dumps2
+
+            return dumps2(self.to_dict(2), indent)
+        from llmv2x.jsonio import dumps_strict
+
+        return dumps_strict(self.to_dict(fmt), "instance", indent=indent)
+
+    def save(self, path: str | Path, format: int | None = None) -> None:  # noqa: A002
+        """Write the instance atomically: ``.npz`` as the binary container, else JSON.
+
+        ``format`` (1 or 2) applies to JSON; default ``default_format()``.
+        """
+        from llmv2x.instances.binary import is_binary_path, save_npz
+
+        if is_binary_path(path):
+            save_npz(self, path)
+            return
+        from llmv2x.jsonio import write_atomic
+
+        write_atomic(path, self.to_json(format=format) + "\n")
 
     @classmethod
     def from_json(cls, text: str) -> Instance:
-        """Parse and validate instance JSON (docs/data-format.md) text.
+        """Parse and validate instance JSON (docs/data-format.md) text, format 1 or 2.
 
         Duplicate keys, ``NaN``/``Infinity``, deep nesting and over-long numbers are refused
         (``llmv2x.jsonio.loads_strict``) with an InstanceError naming the field.
         """
+        from llmv2x.jsonio import loads_strict
+
         return cls.from_dict(loads_strict(text, "instance file", InstanceError))
 
     @classmethod
     def load(cls, path: str | Path) -> Instance:
-        """Read and validate an instance file."""
+        """Read and validate an instance file: ``.npz`` as the binary container, else JSON."""
+        from llmv2x.instances.binary import is_binary_path, load_npz
+
         p = Path(path)
         if p.is_dir():
             raise InstanceError(f"{path} is a directory, not an instance file")
@@ -216,6 +355,8 @@ class Instance:
             raise InstanceError(f"{path} is not a regular file (a device, FIFO or socket)")
         if not p.is_file():
             raise InstanceError(f"{path}: no such instance file")
+        if is_binary_path(p):
+            return load_npz(p)
         try:
             text = p.read_text()
         except (OSError, UnicodeDecodeError) as exc:
@@ -224,188 +365,17 @@ class Instance:
 
     @classmethod
     def from_dict(cls, data: Any) -> Instance:
-        """Validate a instance dictionary (docs/data-format.md) and build the instance.
+        """Validate an instance dictionary (docs/data-format.md, format 1 or 2) and build it.
 
         Raises
         ------
         InstanceError
             naming the first broken rule with its field path and index.
         """
-        return _validate(data)
+        if isinstance(data, dict) and data.get("format") == FORMAT2:
+            from llmv2x.instances.format2 import from_dict2
 
+            return from_dict2(data)
+        from llmv2x.instances.format1 import from_dict1
 
-# ---------------------------------------------------------------------------
-# validation
-# ---------------------------------------------------------------------------
-
-
-def _fields(obj: Any, expected: tuple[str, ...], where: str) -> None:
-    if not isinstance(obj, dict):
-        raise InstanceError(f"{where or 'instance'}: expected an object, got {type(obj).__name__}")
-    for key in obj:
-        if key not in expected:
-            raise InstanceError(f"{where + '.' if where else ''}{key}: unknown field")
-    for key in expected:
-        if key not in obj:
-            raise InstanceError(f"{where + '.' if where else ''}{key}: missing field")
-
-
-def _number(
-    v: Any,
-    where: str,
-    *,
-    positive: bool = True,
-    integer: bool = False,
-    field: str | None = None,
-) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InstanceError(f"{where}: expected a number, got {json.dumps(v)}")
-    try:
-        finite = math.isfinite(v)
-    except OverflowError:  # a JSON integer literal too large for a float
-        raise InstanceError(f"{where}: integer too large to be a finite number") from None
-    if not finite:
-        raise InstanceError(f"{where}: {v} is not finite")
-    if integer and float(v) != int(v):
-        raise InstanceError(f"{where}: {v} is not an integer")
-    if integer and abs(v) > MAX_INTEGER:
-        raise InstanceError(f"{where}: {v:.6g} is larger than {MAX_INTEGER}")
-    if positive and v <= 0:
-        raise InstanceError(f"{where}: {v} must be positive")
-    if field is not None:
-        low, high = RANGES[field]
-        if not low <= v <= high:
-            raise InstanceError(
-                f"{where}: {v!r} is outside the physical range [{low:g}, {high:g}] "
-                "(docs/data-format.md)"
-            )
-    return float(v)
-
-
-def _list(v: Any, where: str, length: int | None = None) -> list[Any]:
-    if not isinstance(v, list):
-        raise InstanceError(f"{where}: expected a list, got {type(v).__name__}")
-    if length is not None and len(v) != length:
-        raise InstanceError(f"{where}: expected {length} entries, got {len(v)}")
-    return v
-
-
-def _validate(data: Any) -> Instance:
-    _fields(data, TOP_FIELDS, "")
-    if data["format"] != FORMAT:
-        raise InstanceError(f"format: expected {FORMAT!r}, got {data['format']!r}")
-    name = data["name"]
-    if not isinstance(name, str) or not name:
-        raise InstanceError("name: expected a non-empty string")
-    seed = data["seed"]
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise InstanceError(f"seed: expected an integer or null, got {json.dumps(seed)}")
-    area = _list(data["area_m"], "area_m", 2)
-    area_m = tuple(_number(area[i], f"area_m[{i}]", field="area_m") for i in (0, 1))
-
-    _fields(data["llm"], LLM_FIELDS, "llm")
-    llm = {k: int(_number(data["llm"][k], f"llm.{k}", integer=True, field=k)) for k in LLM_FIELDS}
-    noise = _number(data["noise_psd_w_per_hz"], "noise_psd_w_per_hz", field="noise_psd_w_per_hz")
-
-    vehicles = _list(data["vehicles"], "vehicles")
-    rsus = _list(data["rsus"], "rsus")
-    if not vehicles:
-        raise InstanceError("vehicles: at least one vehicle is needed")
-    if not rsus:
-        raise InstanceError("rsus: at least one RSU is needed")
-    n_veh, n_rsu = len(vehicles), len(rsus)
-
-    veh: dict[str, list[float]] = {k: [] for k in VEHICLE_FIELDS}
-    for n, v in enumerate(vehicles):
-        _fields(v, VEHICLE_FIELDS, f"vehicles[{n}]")
-        for k in VEHICLE_FIELDS:
-            veh[k].append(
-                _number(
-                    v[k],
-                    f"vehicles[{n}].{k}",
-                    positive=k not in COORDINATE_FIELDS,
-                    integer=k in INTEGER_FIELDS or k == "gpu_cores",
-                    field=k,
-                )
-            )
-        if v["p_min_w"] > v["p_max_w"]:
-            raise InstanceError(
-                f"vehicles[{n}].p_min_w: {v['p_min_w']} is greater than p_max_w {v['p_max_w']}"
-            )
-        if v["f_min_hz"] > v["f_max_hz"]:
-            raise InstanceError(
-                f"vehicles[{n}].f_min_hz: {v['f_min_hz']} is greater than f_max_hz {v['f_max_hz']}"
-            )
-    rsu: dict[str, list[float]] = {k: [] for k in RSU_FIELDS}
-    for m, r in enumerate(rsus):
-        _fields(r, RSU_FIELDS, f"rsus[{m}]")
-        for k in RSU_FIELDS:
-            rsu[k].append(
-                _number(
-                    r[k],
-                    f"rsus[{m}].{k}",
-                    positive=k not in COORDINATE_FIELDS,
-                    integer=k == "gpu_cores",
-                    field=k,
-                )
-            )
-
-    rows = _list(data["channel_gain"], "channel_gain", n_veh)
-    gain = np.empty((n_veh, n_rsu))
-    for n, row in enumerate(rows):
-        _list(row, f"channel_gain[{n}]", n_rsu)
-        for m, g in enumerate(row):
-            gain[n, m] = _number(g, f"channel_gain[{n}][{m}]", field="channel_gain")
-
-    assoc_list = _list(data["association"], "association", n_veh)
-    assoc = np.empty(n_veh, dtype=int)
-    for n, a in enumerate(assoc_list):
-        if isinstance(a, bool) or not isinstance(a, int):
-            raise InstanceError(f"association[{n}]: expected an RSU index, got {json.dumps(a)}")
-        if not 0 <= a < n_rsu:
-            raise InstanceError(f"association[{n}]: {a} is out of range for {n_rsu} RSUs")
-        assoc[n] = a
-
-    counts = np.bincount(assoc, minlength=n_rsu)
-    for m in range(n_rsu):
-        if counts[m] * F_RSU_FLOOR_HZ > rsu["f_max_hz"][m]:
-            raise InstanceError(
-                f"rsus[{m}].f_max_hz: {rsu['f_max_hz'][m]} cannot give {counts[m]} vehicles "
-                f"the floor of {F_RSU_FLOOR_HZ:g} Hz each"
-            )
-        if counts[m] * B_FLOOR_HZ > rsu["bandwidth_hz"][m]:
-            raise InstanceError(
-                f"rsus[{m}].bandwidth_hz: {rsu['bandwidth_hz'][m]} cannot give {counts[m]} "
-                f"vehicles the floor of {B_FLOOR_HZ:g} Hz each"
-            )
-
-    for n in range(n_veh):
-        m = int(assoc[n])
-        snr = gain[n, m] * veh["p_min_w"][n] / (noise * rsu["bandwidth_hz"][m])
-        if snr < MIN_SNR:
-            raise InstanceError(
-                f"channel_gain[{n}][{m}]: signal-to-noise ratio {snr:.3g} at p_min_w over the "
-                f"whole band of rsus[{m}] is below {MIN_SNR:g}; the rate (3) is not computable"
-            )
-
-    def arrays(d: dict[str, list[float]]) -> Mapping[str, np.ndarray]:
-        out = {}
-        for k, vals in d.items():
-            dtype = int if k in INTEGER_FIELDS or k == "gpu_cores" else float
-            out[k] = _readonly(np.asarray(vals, dtype=dtype))
-        return MappingProxyType(out)
-
-    return Instance(
-        name=name,
-        seed=seed,
-        area_m=area_m,
-        layers=llm["layers"],
-        hidden_size=llm["hidden_size"],
-        batch_size=llm["batch_size"],
-        activation_bits_per_value=llm["activation_bits"],
-        noise_psd_w_per_hz=noise,
-        vehicle=arrays(veh),
-        rsu=arrays(rsu),
-        channel_gain=_readonly(gain),
-        association=_readonly(assoc),
-    )
+        return from_dict1(data)
