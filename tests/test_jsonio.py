@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from llmv2x import jsonio
 from llmv2x.errors import InstanceError, LlmV2xError, ResultError
 from llmv2x.jsonio import MAX_DEPTH, dumps_strict, loads_strict, write_atomic
 
@@ -53,6 +54,42 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
 def test_nesting_at_the_limit_is_accepted():
     text = "[" * MAX_DEPTH + "]" * MAX_DEPTH
     assert loads_strict(text, "file") is not None
+
+
+def test_depth_is_counted_outside_strings_when_there_are_many_brackets():
+    # more than MAX_DEPTH brackets in all, so the scan runs; the deepest real nesting is 40
+    inside = '"' + "[" * 40 + '\\"{' + '"'
+    text = "[" * 40 + inside + "]" * 40
+    value = loads_strict(text, "file")
+    for _ in range(40):
+        (value,) = value
+    assert value == "[" * 40 + '"{'
+    deep = "[" * 40 + inside + "," + "[" * 30 + "]" * 70
+    with pytest.raises(LlmV2xError, match=f"nested deeper than {MAX_DEPTH} levels at line 1"):
+        loads_strict(deep, "file")
+
+
+def test_an_unterminated_string_after_many_brackets_is_invalid_json_not_a_hang():
+    text = "[" + "[], " * 70 + '"a", "' + '\\"' * 20_000
+    with pytest.raises(LlmV2xError, match="not valid JSON: Unterminated string"):
+        loads_strict(text, "file")
+
+
+def test_a_clean_document_is_not_walked_value_by_value(monkeypatch):
+    # the walk that names a refused value runs only when the parser refused one: a result of
+    # a million numbers is not walked a second time in Python
+    def no_walk(*args):
+        raise AssertionError("walked a document with nothing refused")
+
+    monkeypatch.setattr(jsonio, "_find_refused", no_walk)
+    data = {"alpha": list(range(1000)), "p_w": [0.1] * 1000, "m": {"x": 1.5}}
+    assert loads_strict(json.dumps(data), "result file", ResultError) == data
+
+
+def test_a_refused_value_deep_in_a_long_list_is_named():
+    text = '{"p_w": [' + "0.5, " * 100_000 + 'NaN], "m": {"k": 1, "k": 2}}'
+    with pytest.raises(ResultError, match=r"^p_w\[100000\]: NaN is not finite"):
+        loads_strict(text, "result file", ResultError)
 
 
 def test_integers_up_to_forty_digits_are_integers():

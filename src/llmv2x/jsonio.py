@@ -24,7 +24,11 @@ MAX_DEPTH = 64
 #: Longest integer literal accepted (a 128-bit seed has 39 digits).
 MAX_INT_DIGITS = 40
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# Skips a run of characters that are neither quotes nor brackets in one step (possessive, so
+# never re-scanned), then takes a string (its brackets do not count), a bracket (group 1), the
+# quote of an unterminated string (group 2: not JSON, ``json`` says where) or the end of the
+# text. Every attempt matches, so the scan is linear in the length of the text.
+_TOKENS = re.compile(r'[^"\[\]{}]*+(?:"(?:[^"\\]|\\.)*+"|([\[\]{}])|(")|\Z)')
 
 
 class _Refused:
@@ -38,43 +42,61 @@ class _Refused:
 
 def _check_depth(text: str, what: str, error: type[LlmV2xError]) -> None:
     """Refuse nesting deeper than MAX_DEPTH before ``json`` recurses into it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # cannot nest deeper than the number of opening brackets (a result file)
     depth = 0
     for match in _TOKENS.finditer(text):
-        token = match.group()
+        token, unterminated = match.groups()
+        if unterminated:
+            return
+        if token is None:
+            continue
         if token in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                line = text.count("\n", 0, match.start()) + 1
+                line = text.count("\n", 0, match.start(1)) + 1
                 raise error(f"{what}: nested deeper than {MAX_DEPTH} levels at line {line}")
-        elif token in "]}":
+        else:
             depth -= 1
 
 
-def _parse_int(s: str) -> Any:
-    digits = len(s.lstrip("-"))
-    if digits > MAX_INT_DIGITS:
-        return _Refused(f"integer of {digits} digits ({s[:12]}...) is too large")
-    return int(s)
+class _Hooks:
+    """The parser's hooks for one ``loads_strict`` call; ``refused`` counts what they refused.
 
+    Only these hooks make ``_Refused`` values, so when ``refused`` is 0 after parsing there is
+    nothing to find and the walk over every value (a million numbers in a big result) is
+    skipped.
+    """
 
-def _parse_float(s: str) -> Any:
-    v = float(s)
-    if not math.isfinite(v):
-        return _Refused(f"{s[:24]} overflows a double")
-    return v
+    def __init__(self) -> None:
+        self.refused = 0
 
+    def _refuse(self, reason: str) -> _Refused:
+        self.refused += 1
+        return _Refused(reason)
 
-def _parse_constant(s: str) -> Any:
-    return _Refused(f"{s} is not finite (JSON has no NaN or Infinity)")
+    def parse_int(self, s: str) -> Any:
+        digits = len(s.lstrip("-"))
+        if digits > MAX_INT_DIGITS:
+            return self._refuse(f"integer of {digits} digits ({s[:12]}...) is too large")
+        return int(s)
 
+    def parse_float(self, s: str) -> Any:
+        v = float(s)
+        if not math.isfinite(v):
+            return self._refuse(f"{s[:24]} overflows a double")
+        return v
 
-def _pairs(pairs: list[tuple[str, Any]]) -> Any:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            return _Refused(f"duplicate key {key!r}")
-        out[key] = value
-    return out
+    def parse_constant(self, s: str) -> Any:
+        return self._refuse(f"{s} is not finite (JSON has no NaN or Infinity)")
+
+    def pairs(self, pairs: list[tuple[str, Any]]) -> Any:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                return self._refuse(f"duplicate key {key!r}")
+            out[key] = value
+        return out
 
 
 def _find_refused(value: Any, path: str) -> tuple[str, _Refused] | None:
@@ -111,19 +133,20 @@ def loads_strict(text: str, what: str, error: type[LlmV2xError] = LlmV2xError) -
         than MAX_INT_DIGITS digits or a number that overflows a double.
     """
     _check_depth(text, what, error)
+    hooks = _Hooks()
     try:
         data = json.loads(
             text,
-            object_pairs_hook=_pairs,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-            parse_constant=_parse_constant,
+            object_pairs_hook=hooks.pairs,
+            parse_int=hooks.parse_int,
+            parse_float=hooks.parse_float,
+            parse_constant=hooks.parse_constant,
         )
     except json.JSONDecodeError as exc:
         raise error(f"{what}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except RecursionError:  # the depth scan should make this unreachable
         raise error(f"{what}: nested too deeply") from None
-    found = _find_refused(data, "")
+    found = _find_refused(data, "") if hooks.refused else None
     if found:
         path, refused = found
         raise error(f"{path}: {refused.reason}" if path else f"{refused.reason} in {what}")
