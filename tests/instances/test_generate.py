@@ -12,6 +12,7 @@ import pytest
 
 from helpers import assert_close_tree, close_tree_difference
 from llmv2x.instances import Instance, ScenarioParams, generate_instance, path_loss_db
+from llmv2x.instances import generate as generate_module
 from llmv2x.instances.generate import builtin_instance, dbm_to_watt, is_builtin
 
 
@@ -248,3 +249,97 @@ def test_benchmark_instance_sizes(repo_root):
         inst = Instance.load(repo_root / "instances" / f"{name}.json")
         assert (inst.n_vehicles, inst.n_rsus) == size
         assert inst.name == name
+
+
+# ---------------------------------------------------------------------------
+# sparse links: the K strongest plus the associated RSU (``links``, the sparse path)
+# ---------------------------------------------------------------------------
+
+
+def _per_vehicle(inst: Instance) -> list[tuple[np.ndarray, np.ndarray]]:
+    v, r, g = inst.links
+    starts = np.searchsorted(v, np.arange(inst.n_vehicles + 1))
+    return [
+        (r[starts[n] : starts[n + 1]], g[starts[n] : starts[n + 1]]) for n in range(len(starts) - 1)
+    ]
+
+
+@pytest.fixture
+def sparse_path(monkeypatch):
+    """Every size takes the sparse path (candidates from the KD-tree)."""
+    monkeypatch.setattr(generate_module, "DENSE_MAX_PAIRS", 0)
+
+
+def test_sparse_path_keeps_the_k_strongest_nearby_links_and_the_association(sparse_path):
+    k = 4
+    inst = generate_instance(seed=3, vehicles=300, rsus=60, links=k)
+    dist = _distances(inst)
+    np.testing.assert_array_equal(inst.association, np.argmin(dist, axis=1))
+    rank = np.argsort(np.argsort(dist, axis=1), axis=1)  # 0 = nearest RSU
+    extra = 0
+    for n, (rsus, gains) in enumerate(_per_vehicle(inst)):
+        assert inst.association[n] in rsus
+        assert np.all(rank[n, rsus] < generate_module.CANDIDATE_FACTOR * k)  # candidates only
+        others = rsus[rsus != inst.association[n]]
+        if len(rsus) == k + 1:  # the associated RSU is weaker than the k kept ones
+            extra += 1
+            own = gains[rsus == inst.association[n]][0]
+            assert np.all(gains[rsus != inst.association[n]] > own)
+        else:
+            assert len(rsus) == k and len(others) == k - 1
+    assert 0 < extra < inst.n_vehicles  # shadowing sometimes beats the nearest RSU
+
+
+def test_sparse_shadowing_is_gaussian_8_db_when_every_candidate_is_kept(sparse_path):
+    inst = generate_instance(seed=2, vehicles=400, rsus=12, links=12)  # 4K >= M: all pairs
+    assert len(inst.links[0]) == 400 * 12
+    loss_db = 10.0 * np.log10(1.0 / inst.channel_gain)
+    r = (loss_db - path_loss_db(_distances(inst))).ravel()
+    assert abs(np.std(r) - 8.0) < 0.3 and abs(np.mean(r)) < 0.3
+
+
+def test_sparse_draw_does_not_depend_on_the_block_size(sparse_path, monkeypatch):
+    a = generate_instance(seed=5, vehicles=250, rsus=40, links=3)
+    monkeypatch.setattr(generate_module, "SPARSE_BLOCK", 7)
+    b = generate_instance(seed=5, vehicles=250, rsus=40, links=3)
+    for x, y in zip(a.links, b.links, strict=True):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(a.association, b.association)
+
+
+def test_dense_path_with_links_prunes_the_same_draw():
+    full = generate_instance(seed=4, vehicles=60, rsus=10)
+    k = 3
+    pruned = generate_instance(seed=4, vehicles=60, rsus=10, links=k)
+    np.testing.assert_array_equal(pruned.vehicle["x_m"], full.vehicle["x_m"])
+    np.testing.assert_array_equal(pruned.association, full.association)
+    g = full.channel_gain
+    for n, (rsus, gains) in enumerate(_per_vehicle(pruned)):
+        np.testing.assert_array_equal(gains, g[n, rsus])  # the same draw, a subset of it
+        strongest = set(np.argsort(-g[n])[:k]) | {int(full.association[n])}
+        assert set(rsus.tolist()) == strongest
+
+
+def test_default_links_keep_every_pair_of_a_small_instance():
+    inst = generate_instance(seed=0)
+    assert len(inst.links[0]) == inst.n_vehicles * inst.n_rsus
+    assert "links" in {name for name, _, _ in generate_module.scenario_fields()}
+
+
+def test_a_city_is_sparse_by_default():
+    inst = generate_instance(seed=1, vehicles=10_000, rsus=2_500)
+    assert inst.n_vehicles * inst.n_rsus > generate_module.DENSE_MAX_PAIRS
+    counts = np.bincount(inst.links[0], minlength=inst.n_vehicles)
+    k = generate_module.DEFAULT_SPARSE_LINKS
+    assert counts.min() == k and counts.max() == k + 1
+    sample = np.arange(0, 10_000, 97)
+    d = np.hypot(
+        inst.vehicle["x_m"][sample, None] - inst.rsu["x_m"][None, :],
+        inst.vehicle["y_m"][sample, None] - inst.rsu["y_m"][None, :],
+    )
+    np.testing.assert_array_equal(inst.association[sample], np.argmin(d, axis=1))
+
+
+def test_negative_links_are_refused():
+    with pytest.raises(ValueError, match="links"):
+        generate_instance(seed=0, links=-1)

@@ -1,4 +1,15 @@
-"""The default scenario of the default scenario (docs/choices.md) (paper section IV-A), seeded and fully overridable."""
+"""The default scenario (docs/choices.md, paper section IV-A), seeded and fully overridable.
+
+Two draws of the channel, one random stream each (the draw order is part of the contract):
+
+* dense (N * M <= ``DENSE_MAX_PAIRS``): one shadowing draw for every vehicle-RSU pair, the
+  stream of every committed instance and built-in name; every pair is a link unless
+  ``links`` asks for fewer;
+* sparse (above it): each vehicle's ``CANDIDATE_FACTOR * K`` nearest RSUs (a KD-tree,
+  O(N log M)) are its candidates, shadowing is drawn for those pairs only, and the K
+  strongest candidates plus the associated (nearest) RSU are kept, so a million vehicles
+  and 250,000 RSUs need memory and time linear in N.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +21,15 @@ import numpy as np
 from llmv2x.instances.schema import FORMAT, Instance
 
 NOISE_DBM_PER_HZ = -134.0
+#: Largest N * M drawn the dense way (every pair's shadowing). 4,000,000 pairs is 32 MB per
+#: N x M array; every committed instance (at most 1,000 x 50) is far below it.
+DENSE_MAX_PAIRS = 4_000_000
+#: Links per vehicle on the sparse path when ``links`` is 0 (automatic).
+DEFAULT_SPARSE_LINKS = 8
+#: Candidates per vehicle on the sparse path: the CANDIDATE_FACTOR * K nearest RSUs.
+CANDIDATE_FACTOR = 4
+#: Vehicles drawn per block on the sparse path (bounds the temporary arrays).
+SPARSE_BLOCK = 100_000
 
 
 def dbm_to_watt(dbm: float) -> float:
@@ -19,7 +39,8 @@ def dbm_to_watt(dbm: float) -> float:
 
 @dataclass(frozen=True)
 class ScenarioParams:
-    """Every default of the default scenario (docs/choices.md); each one can be overridden by keyword or CLI flag."""
+    """Every default of the default scenario (docs/choices.md); each one can be overridden by
+    keyword or CLI flag."""
 
     vehicles: int = 20
     rsus: int = 5
@@ -46,6 +67,9 @@ class ScenarioParams:
     rsu_flops_per_cycle: float = 2.0
     rsu_f_max_hz: float = 1.41e9
     rsu_power_w: float = 400.0
+    #: links kept per vehicle (K strongest plus the associated RSU); 0: automatic, every
+    #: pair up to DENSE_MAX_PAIRS pairs, else DEFAULT_SPARSE_LINKS
+    links: int = 0
 
     @property
     def vehicle_kappa(self) -> float:
@@ -70,8 +94,12 @@ def generate_instance(
     """Draw one instance of the default scenario (docs/choices.md section 11).
 
     Draw order (fixed, so a seed always gives the same instance): RSU positions, vehicle
-    positions, tokens, shadowing (one independent N(0, 8 dB) draw per vehicle-RSU pair).
-    Each vehicle is associated with its nearest RSU by Euclidean distance.
+    positions, tokens, shadowing. Each vehicle is associated with its nearest RSU by
+    Euclidean distance. Up to ``DENSE_MAX_PAIRS`` vehicle-RSU pairs, shadowing is one
+    independent N(0, 8 dB) draw per pair (every committed instance); above it, only for each
+    vehicle's ``CANDIDATE_FACTOR * K`` nearest RSUs (module docstring). ``links`` = K keeps
+    each vehicle's K strongest links plus its associated RSU; 0 (the default) keeps every
+    pair on the dense path and ``DEFAULT_SPARSE_LINKS`` on the sparse one.
 
     Parameters
     ----------
@@ -80,58 +108,152 @@ def generate_instance(
     params : scenario parameters; keyword ``overrides`` replace single fields of it.
     """
     p = replace(params or ScenarioParams(), **overrides)
+    if p.links < 0:
+        raise ValueError(f"links: {p.links} must be 0 (automatic) or a positive count")
+    if p.vehicles < 1 or p.rsus < 1:
+        raise ValueError(f"vehicles and rsus must be positive, got {p.vehicles} and {p.rsus}")
     rng = np.random.default_rng(seed)
     area = np.array([p.area_x_m, p.area_y_m])
     rsu_xy = rng.uniform(0.0, 1.0, size=(p.rsus, 2)) * area
     veh_xy = rng.uniform(0.0, 1.0, size=(p.vehicles, 2)) * area
     tokens = rng.integers(p.tokens_min, p.tokens_max, size=p.vehicles, endpoint=True)
-    shadow_db = rng.normal(0.0, p.shadowing_db, size=(p.vehicles, p.rsus))
+    name = name if name is not None else f"paper-seed{seed}"
+    if p.vehicles * p.rsus <= DENSE_MAX_PAIRS:
+        shadow_db = rng.normal(0.0, p.shadowing_db, size=(p.vehicles, p.rsus))
+        dist = np.linalg.norm(veh_xy[:, None, :] - rsu_xy[None, :, :], axis=2)
+        association = np.argmin(dist, axis=1)
+        gain = 10.0 ** (-(path_loss_db(dist, p.min_distance_m) + shadow_db) / 10.0)
+        if p.links == 0 or p.links >= p.rsus:
+            return _dense_instance(p, seed, name, rsu_xy, veh_xy, tokens, gain, association)
+        cand = np.broadcast_to(np.arange(p.rsus), gain.shape)
+        links = _strongest(cand, gain, association, p.links)
+    else:
+        k = p.links or DEFAULT_SPARSE_LINKS
+        links, association = _sparse_links(rng, p, rsu_xy, veh_xy, k)
+    return _sparse_instance(p, seed, name, rsu_xy, veh_xy, tokens, links, association)
 
-    dist = np.linalg.norm(veh_xy[:, None, :] - rsu_xy[None, :, :], axis=2)
-    association = np.argmin(dist, axis=1)
-    gain = 10.0 ** (-(path_loss_db(dist, p.min_distance_m) + shadow_db) / 10.0)
 
-    vehicles = [
-        {
-            "x_m": float(veh_xy[n, 0]),
-            "y_m": float(veh_xy[n, 1]),
-            "tokens": int(tokens[n]),
-            "gpu_cores": int(p.vehicle_gpu_cores),
-            "flops_per_cycle": float(p.vehicle_flops_per_cycle),
-            "f_min_hz": float(p.vehicle_f_min_hz),
-            "f_max_hz": float(p.vehicle_f_max_hz),
-            "kappa": float(p.vehicle_kappa),
-            "p_min_w": float(p.p_min_w),
-            "p_max_w": float(p.p_max_w),
-        }
-        for n in range(p.vehicles)
-    ]
-    rsus = [
-        {
-            "x_m": float(rsu_xy[m, 0]),
-            "y_m": float(rsu_xy[m, 1]),
-            "gpu_cores": int(p.rsu_gpu_cores),
-            "flops_per_cycle": float(p.rsu_flops_per_cycle),
-            "f_max_hz": float(p.rsu_f_max_hz),
-            "kappa": float(p.rsu_kappa),
-            "bandwidth_hz": float(p.bandwidth_hz),
-        }
-        for m in range(p.rsus)
-    ]
+def _strongest(
+    cand: np.ndarray, gain: np.ndarray, association: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vehicle, rsu, gain) of each row's k strongest candidates plus its associated RSU.
+
+    ``cand`` and ``gain`` are (n, c) candidate RSUs and their gains; rows are vehicles
+    ``0..n-1``. Links come out sorted by (vehicle, rsu), each pair once.
+    """
+    n, c = gain.shape
+    if k < c:
+        top = np.argpartition(-gain, k - 1, axis=1)[:, :k]
+        keep = np.zeros(gain.shape, bool)
+        np.put_along_axis(keep, top, True, axis=1)
+    else:
+        keep = np.ones(gain.shape, bool)
+    keep |= cand == association[:, None]
+    rows, cols = np.nonzero(keep)
+    rsu = cand[rows, cols]
+    g = gain[rows, cols]
+    order = np.lexsort((rsu, rows))
+    return rows[order], rsu[order], g[order]
+
+
+def _sparse_links(
+    rng: np.random.Generator, p: ScenarioParams, rsu_xy: np.ndarray, veh_xy: np.ndarray, k: int
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Links and association of the sparse path, drawn in blocks of ``SPARSE_BLOCK`` vehicles.
+
+    Candidates: the ``CANDIDATE_FACTOR * k`` nearest RSUs of each vehicle (the nearest is its
+    association); one shadowing draw per candidate pair, in vehicle order.
+    """
+    from scipy.spatial import cKDTree
+
+    c = min(p.rsus, CANDIDATE_FACTOR * k)
+    tree = cKDTree(rsu_xy)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    association = np.empty(p.vehicles, dtype=np.int64)
+    for lo in range(0, p.vehicles, SPARSE_BLOCK):
+        hi = min(lo + SPARSE_BLOCK, p.vehicles)
+        dist, cand = tree.query(veh_xy[lo:hi], k=c)
+        dist, cand = dist.reshape(hi - lo, c), cand.reshape(hi - lo, c)
+        shadow_db = rng.normal(0.0, p.shadowing_db, size=(hi - lo, c))
+        gain = 10.0 ** (-(path_loss_db(dist, p.min_distance_m) + shadow_db) / 10.0)
+        association[lo:hi] = cand[:, 0]
+        v, r, g = _strongest(cand, gain, cand[:, 0], k)
+        parts.append((v + lo, r, g))
+    links = tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
+    return links, association
+
+
+def _columns(
+    p: ScenarioParams, rsu_xy: np.ndarray, veh_xy: np.ndarray, tokens: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The vehicle and RSU columns (docs/data-format.md) of the scenario."""
+    n, m = p.vehicles, p.rsus
+    vehicle = {
+        "x_m": veh_xy[:, 0],
+        "y_m": veh_xy[:, 1],
+        "tokens": tokens.astype(np.int64),
+        "gpu_cores": np.full(n, int(p.vehicle_gpu_cores), dtype=np.int64),
+        "flops_per_cycle": np.full(n, float(p.vehicle_flops_per_cycle)),
+        "f_min_hz": np.full(n, float(p.vehicle_f_min_hz)),
+        "f_max_hz": np.full(n, float(p.vehicle_f_max_hz)),
+        "kappa": np.full(n, float(p.vehicle_kappa)),
+        "p_min_w": np.full(n, float(p.p_min_w)),
+        "p_max_w": np.full(n, float(p.p_max_w)),
+    }
+    rsu = {
+        "x_m": rsu_xy[:, 0],
+        "y_m": rsu_xy[:, 1],
+        "gpu_cores": np.full(m, int(p.rsu_gpu_cores), dtype=np.int64),
+        "flops_per_cycle": np.full(m, float(p.rsu_flops_per_cycle)),
+        "f_max_hz": np.full(m, float(p.rsu_f_max_hz)),
+        "kappa": np.full(m, float(p.rsu_kappa)),
+        "bandwidth_hz": np.full(m, float(p.bandwidth_hz)),
+    }
+    return vehicle, rsu
+
+
+def _llm(p: ScenarioParams) -> dict[str, int]:
+    return {
+        "layers": int(p.layers),
+        "hidden_size": int(p.hidden_size),
+        "batch_size": int(p.batch_size),
+        "activation_bits": int(p.activation_bits),
+    }
+
+
+def _sparse_instance(p, seed, name, rsu_xy, veh_xy, tokens, links, association) -> Instance:
+    """Build the instance from columns and sparse links (validated by ``Instance.from_arrays``)."""
+    vehicle, rsu = _columns(p, rsu_xy, veh_xy, tokens)
+    return Instance.from_arrays(
+        name=name,
+        seed=int(seed),
+        area_m=(float(p.area_x_m), float(p.area_y_m)),
+        llm=_llm(p),
+        noise_psd_w_per_hz=dbm_to_watt(p.noise_dbm_per_hz),
+        vehicle=vehicle,
+        rsu=rsu,
+        links=links,
+        association=np.asarray(association, dtype=np.int64),
+    )
+
+
+def _dense_instance(p, seed, name, rsu_xy, veh_xy, tokens, gain, association) -> Instance:
+    """Build the instance with every pair a link, through the format-1 dictionary."""
+    vehicle, rsu = _columns(p, rsu_xy, veh_xy, tokens)
+
+    def rows(cols: dict[str, np.ndarray], count: int) -> list[dict[str, Any]]:
+        lists = {k: c.tolist() for k, c in cols.items()}
+        return [{k: lists[k][i] for k in cols} for i in range(count)]
+
     data = {
         "format": FORMAT,
-        "name": name if name is not None else f"paper-seed{seed}",
+        "name": name,
         "seed": int(seed),
         "area_m": [float(p.area_x_m), float(p.area_y_m)],
-        "llm": {
-            "layers": int(p.layers),
-            "hidden_size": int(p.hidden_size),
-            "batch_size": int(p.batch_size),
-            "activation_bits": int(p.activation_bits),
-        },
+        "llm": _llm(p),
         "noise_psd_w_per_hz": dbm_to_watt(p.noise_dbm_per_hz),
-        "vehicles": vehicles,
-        "rsus": rsus,
+        "vehicles": rows(vehicle, p.vehicles),
+        "rsus": rows(rsu, p.rsus),
         "channel_gain": gain.tolist(),
         "association": [int(a) for a in association],
     }
