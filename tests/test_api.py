@@ -61,7 +61,10 @@ def test_valid_keywords_list_settings_fields_then_the_method_options(small):
         ("ao", {"nlp_options": "tol=1"}, "nlp_options"),
         ("ao", {"max_rounds": 0}, "below its minimum 1"),
         ("minlp", {"reductions": "no"}, "reductions"),
-        ("exact", {"formulation": "strong"}, "method exact takes no options"),
+        ("equal", {"formulation": "strong"}, "method equal takes no options"),
+        ("exact", {"formulation": "strong"}, "unknown option 'formulation' for method exact"),
+        ("exact", {"executor": "threads"}, "serial, process, dask"),
+        ("exact", {"workers": 0}, "below its minimum 1"),
     ],
 )
 def test_bad_options_in_settings_are_refused(small, method, options, needle):
@@ -94,6 +97,7 @@ def test_every_option_a_method_reads_is_declared():
         "solvers/fractional.py": {"ao", "rlor", "local", "offload"},
         "solvers/minlp.py": {"minlp"},
         "models/p1_strong.py": {"minlp"},
+        "solvers/chunks.py": {"exact"},
     }
     pattern = re.compile(r"(?:opts|options)\.get\(\s*\"(\w+)\"")
     for rel, methods in readers.items():

@@ -31,7 +31,7 @@ Method = Callable[["Instance", "SolveSettings"], "Result"]
 METHODS: dict[str, str] = {
     "ao": "llmv2x.solvers.ao:solve_ao",
     "minlp": "llmv2x.solvers.minlp:solve_minlp",
-    "exact": "llmv2x.solvers.exact:solve_exact",
+    "exact": "llmv2x.solvers.chunks:solve_exact_auto",
     "rlor": "llmv2x.baselines.rlor:solve_rlor",
     "rrlo": "llmv2x.baselines.rrlo:solve_rrlo",
     "local": "llmv2x.baselines.fixed_split:solve_local",
@@ -123,7 +123,14 @@ OPTIONS: dict[str, dict[str, Option]] = {
             Option("reductions", bool, True, "strong formulation: optimality-based reductions"),
             Option("minlp_options", dict, {}, "raw options of the MINLP backend"),
         ),
-        "exact": (),
+        "exact": (
+            Option("workers", int, 1, "solve RSU chunks on this many workers", minimum=1),
+            Option("executor", str, None, "where chunks run (default serial for 1 worker, "
+                   "else process)", ("serial", "process", "dask")),
+            Option("chunk_vehicles", int, 20_000, "vehicles per RSU chunk", minimum=1),
+            Option("dask_scheduler", str, None, "address of a running Dask scheduler "
+                   "(default: a local cluster)"),
+        ),
         "rlor": (_NLP,),
         "rrlo": (),
         "local": (_NLP,),

@@ -1,0 +1,98 @@
+"""Method exact on RSU chunks (llmv2x.solvers.chunks): the plan, and the same answer as one
+piece on every executor (a real spawn process pool and a real local Dask cluster)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import llmv2x
+from llmv2x.errors import LlmV2xError
+from llmv2x.instances import generate_instance
+from llmv2x.settings import SolveSettings
+from llmv2x.solvers.chunks import plan_chunks, solve_exact_chunked
+from llmv2x.solvers.exact import solve_exact
+
+HAVE_DASK = importlib.util.find_spec("distributed") is not None
+
+
+@pytest.fixture(scope="module")
+def city():
+    """200 vehicles, 50 RSUs, 8 links each: sparse enough that some RSUs serve nobody."""
+    return generate_instance(seed=7, name="city", vehicles=200, rsus=50, links=8)
+
+
+@pytest.fixture(scope="module")
+def whole(city):
+    return solve_exact(city, SolveSettings(omega_t=0.5))
+
+
+def _same(a, b):
+    """Same alpha exactly, same objective and bound to 1e-12, same point to 1e-12."""
+    assert a.status == b.status == "optimal"
+    np.testing.assert_array_equal(a.allocation.alpha, b.allocation.alpha)
+    assert b.objective == pytest.approx(a.objective, rel=1e-12)
+    assert b.lower_bound == pytest.approx(a.lower_bound, rel=1e-12)
+    for key in ("p_w", "b_hz", "f_vehicle_hz", "f_rsu_hz"):
+        np.testing.assert_allclose(
+            getattr(b.allocation, key), getattr(a.allocation, key), rtol=1e-12, err_msg=key
+        )
+
+
+def test_plan_covers_every_vehicle_and_rsu_once(city):
+    chunks = plan_chunks(city, chunk_vehicles=30)
+    assert len(chunks) > 3
+    vehicles = np.concatenate([c.vehicles for c in chunks])
+    rsus = np.concatenate([c.rsus for c in chunks])
+    np.testing.assert_array_equal(np.sort(vehicles), np.arange(city.n_vehicles))
+    np.testing.assert_array_equal(rsus, np.arange(city.n_rsus))
+    for c in chunks:
+        assert np.all(np.isin(city.association[c.vehicles], c.rsus))  # an RSU is never split
+        assert np.all(np.diff(c.vehicles) > 0)  # vehicles keep their order
+
+
+def test_an_rsu_larger_than_the_chunk_size_is_a_chunk_of_its_own(city):
+    chunks = plan_chunks(city, chunk_vehicles=1)
+    for c in chunks:
+        served = np.unique(city.association[c.vehicles])
+        assert len(served) <= 1
+    assert sum(len(c.vehicles) for c in chunks) == city.n_vehicles
+
+
+def test_plan_refuses_an_empty_chunk_size(city):
+    with pytest.raises(LlmV2xError, match="chunk_vehicles"):
+        plan_chunks(city, chunk_vehicles=0)
+
+
+@pytest.mark.parametrize("objective", ["paper", "latency"])
+def test_serial_chunks_give_the_whole_solve(city, objective):
+    settings = SolveSettings(omega_t=0.5, objective=objective)
+    a = solve_exact(city, settings)
+    b = solve_exact_chunked(city, settings.with_(options={"chunk_vehicles": 25}))
+    assert int(b.solvers["chunks"]) > 5
+    _same(a, b)
+
+
+def test_process_pool_chunks_give_the_whole_solve(city, whole):
+    opts = {"workers": 2, "executor": "process", "chunk_vehicles": 40}
+    b = solve_exact_chunked(city, SolveSettings(omega_t=0.5, options=opts))
+    assert b.solvers["executor"] == "process x2"
+    _same(whole, b)
+
+
+@pytest.mark.skipif(not HAVE_DASK, reason="dask.distributed is not installed")
+def test_dask_chunks_give_the_whole_solve(city, whole):
+    opts = {"workers": 2, "executor": "dask", "chunk_vehicles": 40}
+    b = solve_exact_chunked(city, SolveSettings(omega_t=0.5, options=opts))
+    assert b.solvers["executor"] == "dask x2"
+    _same(whole, b)
+
+
+def test_method_exact_takes_the_chunk_options(city, whole):
+    b = llmv2x.solve(city, method="exact", omega_t=0.5, chunk_vehicles=60)
+    assert b.solvers["executor"] == "serial x1" and int(b.solvers["chunks"]) >= 3
+    _same(whole, b)
+    plain = llmv2x.solve(city, method="exact", omega_t=0.5)
+    assert "chunks" not in plain.solvers  # small and no option: one piece, as before
