@@ -45,6 +45,12 @@ def solve(
         settings = settings.with_(options=checked)
     func = get_method(method)
     inst = load_instance(instance)
+    for has, what in (
+        (inst.has_deadlines, "deadlines (deadline_s)"),
+        (inst.has_energy_budgets, "energy budgets (energy_budget_j)"),
+    ):
+        if has:  # nothing may silently ignore them (docs/data-format.md)
+            raise LlmV2xError(f"instance has per-vehicle {what}; no method supports them yet")
     result = func(inst, settings)
     if not isinstance(result, Result):
         raise LlmV2xError(f"method {method} returned {type(result).__name__}, not a Result")

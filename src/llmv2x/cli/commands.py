@@ -29,8 +29,25 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         inst = generate_instance(seed=args.seed, name=args.name, **overrides)
     except ValueError as exc:
         raise LlmV2xError(f"generate: {exc}") from None
-    _write_atomic(args.output, inst.to_json() + "\n")
+    inst.save(args.output)
     print(f"wrote {args.output}: {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from llmv2x.instances import load_instance
+    from llmv2x.instances.binary import is_binary_path
+
+    check_output_file(args.output, "OUT")
+    inst = load_instance(args.input)
+    if is_binary_path(args.output) and args.format != 2:
+        raise LlmV2xError("--format 1 applies to JSON; the .npz container holds format 2")
+    inst.save(args.output, format=args.format)
+    kind = "binary container" if is_binary_path(args.output) else f"JSON format {args.format}"
+    print(
+        f"wrote {args.output} ({kind}): {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs, "
+        f"{inst.n_links} links"
+    )
     return 0
 
 

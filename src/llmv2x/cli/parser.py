@@ -102,7 +102,7 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
 def _add_instance(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p_inst = sub.add_parser("instance", help="generate or check instance files", parents=[common])
     p_inst.set_defaults(func=None, usage_of=p_inst)
-    isub = p_inst.add_subparsers(dest="instance_command", metavar="{generate,check}")
+    isub = p_inst.add_subparsers(dest="instance_command", metavar="{generate,check,convert}")
     p = isub.add_parser(
         "generate",
         help="write an instance of the default scenario (docs/choices.md section 11)",
@@ -111,11 +111,30 @@ def _add_instance(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the scenario draw (default 0)")
     p.add_argument("--name", default=None, help="instance name (default paper-seed{seed})")
-    p.add_argument("-o", "--output", required=True, help="instance JSON file to write")
+    p.add_argument(
+        "-o", "--output", required=True, help="instance file to write (.npz: binary, else JSON)"
+    )
     p.set_defaults(func=c._cmd_generate)
     p_chk = isub.add_parser("check", help="validate an instance file", parents=[common])
-    p_chk.add_argument("file", help="instance JSON file (docs/data-format.md)")
+    p_chk.add_argument("file", help="instance file, JSON or .npz (docs/data-format.md)")
     p_chk.set_defaults(func=c._cmd_check)
+    p_cv = isub.add_parser(
+        "convert",
+        help="rewrite an instance file in another format (docs/data-format.md)",
+        description="Read IN (JSON format 1 or 2, or .npz) and write OUT: .npz writes the "
+        "binary container, anything else JSON format 2 unless --format 1.",
+        parents=[common],
+    )
+    p_cv.add_argument("input", metavar="IN", help="instance file or built-in name")
+    p_cv.add_argument("output", metavar="OUT", help="file to write (.npz: binary, else JSON)")
+    p_cv.add_argument(
+        "--format",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="JSON format of OUT (default 2; 1 needs a link for every vehicle-RSU pair)",
+    )
+    p_cv.set_defaults(func=c._cmd_convert)
 
 
 def _methods_epilog() -> str:
