@@ -173,8 +173,10 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: str | Path, text: str) -> None:
+def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same folder, then rename.
+
+    ``text`` is written as text, or as is when it is ``bytes`` (a ``.npz`` container).
 
     The file gets the mode of the file it replaces, or ``0o666 & ~umask`` for a new one
     (what ``open(path, "w")`` would give). A symbolic link is followed: its target is
@@ -194,7 +196,7 @@ def write_atomic(path: str | Path, text: str) -> None:
         mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

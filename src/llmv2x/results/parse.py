@@ -1,0 +1,157 @@
+"""Checking a result dictionary, from JSON or the ``.npz`` container (docs/result-format.md).
+
+The five per-vehicle arrays are checked with NumPy, not value by value in Python: a result
+of a million vehicles is read in a fraction of a second after parsing. Every refusal is one
+line naming the field and, for an array, the first bad index (``p_w[3]: ...``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from llmv2x.errors import ResultError
+
+FORMAT = "llmv2x-result/1"
+STATUSES = ("optimal", "converged", "feasible", "time_limit", "infeasible", "error")
+#: the per-vehicle arrays, in file order
+ARRAYS = ("alpha", "p_w", "b_hz", "f_vehicle_hz", "f_rsu_hz")
+FIELDS = (
+    "format",
+    "instance",
+    "method",
+    "objective_variant",
+    "omega_t",
+    "status",
+    "objective",
+    "lower_bound",
+    *ARRAYS,
+    "metrics",
+    "solve_time_s",
+    "solvers",
+    "iterations",
+)
+
+
+def show(v: Any, limit: int = 40) -> str:
+    """``v`` as JSON (or repr), cut to ``limit`` characters, for a one-line message."""
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _repr(v: Any, limit: int = 40) -> str:
+    text = repr(v)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def number(v: Any, where: str, *, nullable: bool = False, integer: bool = False) -> Any:
+    """A JSON number of a result field as a float, or ResultError naming the field."""
+    if v is None and nullable:
+        return None
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        bad = True
+    else:
+        bad = integer and not (
+            isinstance(v, (int, np.integer)) or (math.isfinite(v) and v == int(v))
+        )
+    if bad:
+        kind = "an integer" if integer else "a number"
+        raise ResultError(f"{where}: expected {kind}, got {show(v)}")
+    try:
+        out = float(v)
+    except OverflowError:
+        raise ResultError(f"{where}: number too large") from None
+    if not math.isfinite(out):
+        raise ResultError(f"{where}: {v} is not finite")
+    return out
+
+
+def _is_number_type(t: type) -> bool:
+    return issubclass(t, (int, float, np.integer, np.floating)) and not issubclass(
+        t, (bool, np.bool_)
+    )
+
+
+def vector(v: Any, where: str) -> np.ndarray:
+    """A float64 copy of one result array (a JSON list or a 1-d NumPy array of numbers).
+
+    The element types are collected in C (``set(map(type, v))``) and the values checked with
+    ``np.isfinite``; only an error is located with a Python loop.
+    """
+    if isinstance(v, np.ndarray):
+        if v.ndim != 1 or v.dtype.kind not in "iuf":
+            raise ResultError(
+                f"{where}: expected a 1-d array of numbers, got dtype {v.dtype} shape {v.shape}"
+            )
+        a = v.astype(np.float64)
+    elif isinstance(v, list):
+        types = set(map(type, v))
+        if not types <= {int, float} and not all(map(_is_number_type, types)):
+            i = next(i for i, x in enumerate(v) if not _is_number_type(type(x)))
+            raise ResultError(f"{where}[{i}]: expected a number, got {show(v[i])}")
+        try:
+            a = np.array(v, dtype=np.float64)
+        except OverflowError:  # an integer beyond a double (only from a Python dictionary)
+            i = next(i for i, x in enumerate(v) if abs(x) > np.finfo(float).max)
+            raise ResultError(f"{where}[{i}]: number too large") from None
+    else:
+        raise ResultError(f"{where}: expected a list of numbers, got {type(v).__name__}")
+    bad = np.flatnonzero(~np.isfinite(a))
+    if bad.size:
+        i = int(bad[0])
+        raise ResultError(f"{where}[{i}]: {a[i]} is not finite")
+    return a
+
+
+def check_fields(d: Any) -> dict[str, Any]:
+    """The checked fields of a result dictionary: arrays as float64, numbers as floats.
+
+    Raises ResultError (one line naming the field) on anything docs/result-format.md does
+    not allow.
+    """
+    if not isinstance(d, dict):
+        raise ResultError("result: expected a JSON object")
+    for k in FIELDS:
+        if k not in d:
+            raise ResultError(f"{k}: missing field")
+    for k in d:
+        if k not in FIELDS:
+            raise ResultError(f"{k}: unknown field")
+    if d["format"] != FORMAT:
+        raise ResultError(f"format: expected {FORMAT!r}, got {_repr(d['format'])}")
+    for k in ("instance", "method", "objective_variant"):
+        if not isinstance(d[k], str):
+            raise ResultError(f"{k}: expected a string, got {type(d[k]).__name__}")
+    if d["status"] not in STATUSES:
+        raise ResultError(f"status: {_repr(d['status'])} is not one of {', '.join(STATUSES)}")
+    arrays = {k: vector(d[k], k) for k in ARRAYS}
+    n = len(arrays["alpha"])
+    for k in ARRAYS[1:]:
+        if len(arrays[k]) != n:
+            raise ResultError(
+                f"{k}: {len(arrays[k])} entries, alpha has {n} "
+                f"({', '.join(ARRAYS)}: lists of equal length)"
+            )
+    for k in ("metrics", "solvers"):
+        if d[k] is not None and not isinstance(d[k], dict):
+            raise ResultError(f"{k}: expected an object, got {type(d[k]).__name__}")
+    return {
+        "instance": d["instance"],
+        "method": d["method"],
+        "objective_variant": d["objective_variant"],
+        "omega_t": number(d["omega_t"], "omega_t"),
+        "status": d["status"],
+        "objective": number(d["objective"], "objective", nullable=True),
+        "lower_bound": number(d["lower_bound"], "lower_bound", nullable=True),
+        "arrays": arrays if n else None,
+        "metrics": {str(k): number(v, f"metrics.{k}") for k, v in (d["metrics"] or {}).items()},
+        "solve_time_s": number(d["solve_time_s"], "solve_time_s"),
+        "solvers": {str(k): str(v) for k, v in (d["solvers"] or {}).items()},
+        "iterations": int(number(d["iterations"], "iterations", integer=True)),
+    }
