@@ -153,6 +153,7 @@ def from_arrays_dict(arrays: dict[str, np.ndarray]) -> Instance:
         rsu=groups["rsus"],
         links=tuple(groups["links"][k] for k in LINK_FIELDS),
         association=arrays["association"],
+        copy=False,
     )
 
 

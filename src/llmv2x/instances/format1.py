@@ -128,6 +128,7 @@ def from_dict1(data: Any) -> Instance:
         rsu=rsu,
         links=links,
         association=assoc,
+        copy=False,
     )
 
 

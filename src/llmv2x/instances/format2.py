@@ -110,6 +110,7 @@ def from_dict2(data: dict[str, Any]) -> Instance:
         rsu=rsu,
         links=cols,
         association=assoc,
+        copy=False,
     )
 
 

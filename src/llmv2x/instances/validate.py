@@ -28,7 +28,6 @@ from llmv2x.instances.schema import (
     RSU_FIELDS,
     VEHICLE_FIELDS,
     Instance,
-    _readonly,
 )
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 
@@ -226,8 +225,12 @@ def build(
     rsu: Mapping[str, Any],
     links: Any,
     association: Any,
+    copy: bool = True,
 ) -> Instance:
     """Check every rule on the arrays and return the Instance (links sorted by vehicle, rsu).
+
+    With ``copy`` (the default), no array of the Instance shares memory with an input array;
+    readers whose arrays nobody else holds pass ``copy=False`` to save the copies.
 
     Raises
     ------
@@ -296,10 +299,19 @@ def build(
             f"whole band of rsus[{m}] is below {MIN_SNR:g}; the rate (3) is not computable"
         )
 
+    given = [x for x in (*vehicle.values(), *rsu.values(), *links, association)]
+    given = [x for x in given if isinstance(x, np.ndarray)] if copy else []
+
+    def own(a: np.ndarray) -> np.ndarray:
+        if any(np.may_share_memory(a, x) for x in given):
+            a = a.copy()
+        a.setflags(write=False)
+        return a
+
     def frozen(d: dict[str, np.ndarray], keys: tuple[str, ...]) -> Mapping[str, np.ndarray]:
         out = {}
         for k in keys:
-            out[k] = _readonly(d[k].astype(np.int64) if k in INTEGER_FIELDS else d[k])
+            out[k] = own(d[k].astype(np.int64, copy=False) if k in INTEGER_FIELDS else d[k])
         return MappingProxyType(out)
 
     inst = Instance(
@@ -313,12 +325,12 @@ def build(
         noise_psd_w_per_hz=noise_f,
         vehicle=frozen(veh, VEHICLE_FIELDS),
         rsu=frozen(rs, RSU_FIELDS),
-        links=(_readonly(lv), _readonly(lr), _readonly(lg)),
-        association=_readonly(assoc),
-        deadline_s=_readonly(veh["deadline_s"]) if "deadline_s" in veh else None,
-        energy_budget_j=_readonly(veh["energy_budget_j"]) if "energy_budget_j" in veh else None,
+        links=(own(lv), own(lr), own(lg)),
+        association=own(assoc),
+        deadline_s=own(veh["deadline_s"]) if "deadline_s" in veh else None,
+        energy_budget_j=own(veh["energy_budget_j"]) if "energy_budget_j" in veh else None,
     )
-    inst.__dict__["association_link"] = _readonly(pos)
+    inst.__dict__["association_link"] = own(pos)
     return inst
 
 
