@@ -457,3 +457,16 @@ def test_format2_dict_is_not_changed_by_validation(data2):
     before = copy.deepcopy(data2)
     Instance.from_dict(data2)
     assert data2 == before
+
+
+def test_cli_check_summarises_many_rsus_and_counts_sparse_links(tmp_path, sparse, capsys):
+    from llmv2x.cli import main
+
+    sparse.save(tmp_path / "s.json")
+    assert main(["instance", "check", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "3 RSUs, 9 links (vehicles per RSU: [" in out
+    generate_instance(seed=0, vehicles=80, rsus=60).save(tmp_path / "wide.json")
+    assert main(["instance", "check", str(tmp_path / "wide.json")]) == 0
+    out = capsys.readouterr().out
+    assert "60 RSUs (vehicles per RSU: min 0, mean 1.33, max " in out, out

@@ -52,13 +52,20 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from llmv2x.instances import load_instance
 
     inst = load_instance(args.file)
-    counts = [len(v) for v in inst.members]
+    counts = np.bincount(inst.association, minlength=inst.n_rsus)
+    if inst.n_rsus <= 50:
+        per_rsu = str(counts.tolist())
+    else:  # a list of 250,000 counts is no summary
+        per_rsu = f"min {counts.min()}, mean {counts.mean():.3g}, max {counts.max()}"
+    links = "" if inst.is_dense else f", {inst.n_links} links"
     print(
-        f"{inst.name}: valid, {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs "
-        f"(vehicles per RSU: {counts})"
+        f"{inst.name}: valid, {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs{links} "
+        f"(vehicles per RSU: {per_rsu})"
     )
     return 0
 
