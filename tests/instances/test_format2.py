@@ -421,6 +421,20 @@ def test_npz_that_is_not_a_zip_is_one_line(tmp_path):
         load_instance(path)
 
 
+def test_a_single_npy_array_or_a_pickle_named_npz_is_one_line(tmp_path):
+    import pickle
+
+    npy = tmp_path / "a.npz"
+    with open(npy, "wb") as fh:
+        np.save(fh, np.ones(3))
+    with pytest.raises(InstanceError, match=r"a\.npz: not an \.npz archive"):
+        load_instance(npy)
+    pkl = tmp_path / "p.npz"
+    pkl.write_bytes(pickle.dumps({"meta": "x"}))
+    with pytest.raises(InstanceError, match=r"p\.npz: not a readable \.npz instance"):
+        load_instance(pkl)
+
+
 # ---------------------------------------------------------------------------
 # llmv2x instance convert
 # ---------------------------------------------------------------------------

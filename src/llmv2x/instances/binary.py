@@ -160,13 +160,14 @@ def from_arrays_dict(arrays: dict[str, np.ndarray]) -> Instance:
 def load_npz(path: str | Path) -> Instance:
     """Read and validate a ``.npz`` instance; never unpickles (``allow_pickle=False``)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise InstanceError(f"{path}: not an .npz archive (a single .npy array)")
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise InstanceError(f"{path}: not an .npz archive (a single .npy array)")
+        with npz:
             arrays = {key: npz[key] for key in npz.files}
     except InstanceError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, MemoryError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InstanceError(f"{path}: not a readable .npz instance: {first}") from None
     return from_arrays_dict(arrays)
