@@ -188,10 +188,16 @@ def _map_process(
 def _map_dask(
     fn: ChunkFn, payloads: Sequence[dict], workers: int, scheduler: str | None, *args: Any
 ) -> list[dict[str, Any]]:
+    # importing distributed applies its own logging config (INFO); keep the level the
+    # caller (the command line's -q / -v) gave the "distributed" logger, if any
+    level = logging.getLogger("distributed").level
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise LlmV2xError("executor dask: dask.distributed is not installed") from None
+    if level != logging.NOTSET:
+        for name in [n for n in logging.root.manager.loggerDict if n.startswith("distributed")]:
+            logging.getLogger(name).setLevel(level)
     cluster = None
     if scheduler:
         try:
