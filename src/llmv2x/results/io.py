@@ -97,9 +97,11 @@ def read_npz(path: str | Path) -> dict[str, Any]:
     try:
         archive = np.load(p, allow_pickle=False)
     except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ResultError(f"{path}: a pickle, not a result .npz; pickles are refused") from None
-        raise ResultError(f"{path}: not a result .npz archive") from None
+        if "pickle" in str(exc):  # NumPy takes what is neither .npz nor .npy for a pickle
+            raise ResultError(
+                f"{path}: not a result .npz archive (nor .npy); pickles are refused"
+            ) from None
+        raise ResultError(f"{path}: not a result .npz archive: {_one_line(exc)}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ResultError(f"{path}: cannot read a .npz archive: {_one_line(exc)}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):

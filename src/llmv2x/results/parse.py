@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ def vector(v: Any, where: str) -> np.ndarray:
         try:
             a = np.array(v, dtype=np.float64)
         except OverflowError:  # an integer beyond a double (only from a Python dictionary)
-            i = next(i for i, x in enumerate(v) if abs(x) > np.finfo(float).max)
+            i = next(i for i, x in enumerate(v) if abs(x) > sys.float_info.max)
             raise ResultError(f"{where}[{i}]: number too large") from None
     else:
         raise ResultError(f"{where}: expected a list of numbers, got {type(v).__name__}")
