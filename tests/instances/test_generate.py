@@ -343,3 +343,15 @@ def test_a_city_is_sparse_by_default():
 def test_negative_links_are_refused():
     with pytest.raises(ValueError, match="links"):
         generate_instance(seed=0, links=-1)
+
+
+def test_generate_command_takes_links(tmp_path):
+    from llmv2x.cli import main
+
+    out = tmp_path / "city.json"
+    assert main(["instance", "generate", "--vehicles", "50", "--rsus", "20", "--links", "3",
+                 "-o", str(out)]) == 0  # fmt: skip
+    inst = Instance.load(out)
+    counts = np.bincount(inst.links[0], minlength=50)
+    assert counts.min() >= 3 and counts.max() <= 4
+    assert json.loads(out.read_text())["format"] == "llmv2x-instance/2"
