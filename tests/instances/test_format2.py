@@ -81,6 +81,13 @@ def test_sparse_links_are_sorted_and_the_dense_matrix_has_zeros(sparse, small_in
     assert len(sparse.members[2]) == 0 and 2 not in sparse.served_rsus.tolist()
 
 
+def test_links_read_by_position_name_and_key(sparse):
+    vehicle, rsu, gain = sparse.links
+    assert sparse.links["rsu"] is rsu and sparse.links.gain is gain and sparse.links[0] is vehicle
+    with pytest.raises(KeyError):
+        sparse.links["loss_db"]
+
+
 def test_arrays_are_read_only_and_not_shared(small_instance):
     kw = _arrays(small_instance)
     inst = Instance.from_arrays(**kw)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -80,6 +80,26 @@ FORMAT1_MAX_PAIRS = 250_000
 DENSE_MAX_ENTRIES = 50_000_000
 
 
+class Links(NamedTuple):
+    """The sparse channel: parallel arrays, one entry per (vehicle, RSU) link.
+
+    A tuple (``vehicle, rsu, gain = instance.links``) whose columns can also be read by name,
+    as attributes or keys (``links.gain``, ``links["gain"]``).
+    """
+
+    vehicle: np.ndarray
+    rsu: np.ndarray
+    gain: np.ndarray
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        """A column by position, slice or name."""
+        if isinstance(key, str):
+            if key not in self._fields:
+                raise KeyError(key)
+            return getattr(self, key)
+        return tuple.__getitem__(self, key)
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, copy=True)
     a.setflags(write=False)
@@ -107,12 +127,14 @@ class Instance:
     noise_psd_w_per_hz: float
     vehicle: Mapping[str, np.ndarray] = field(repr=False)
     rsu: Mapping[str, np.ndarray] = field(repr=False)
-    links: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
+    links: Links = field(repr=False)
     association: np.ndarray = field(repr=False)
     deadline_s: np.ndarray | None = field(default=None, repr=False)
     energy_budget_j: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.links, Links):
+            object.__setattr__(self, "links", Links(*self.links))
         for key in OPTIONAL_VEHICLE_FIELDS:
             if getattr(self, key) is None:
                 none = np.full(int(self.association.shape[0]), np.nan)
