@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pytest
@@ -491,3 +492,16 @@ def test_cli_check_summarises_many_rsus_and_counts_sparse_links(tmp_path, sparse
     assert main(["instance", "check", str(tmp_path / "wide.json")]) == 0
     out = capsys.readouterr().out
     assert "60 RSUs (vehicles per RSU: min 0, mean 1.33, max " in out, out
+
+
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_the_first_offending_index_is_named(small_instance, fmt):
+    d = small_instance.to_dict(fmt)
+    for n in (4, 1, 5):
+        if fmt == 1:
+            d["vehicles"][n]["kappa"] = -1.0
+        else:
+            d["vehicles"]["kappa"][n] = -1.0
+    path = "vehicles[1].kappa" if fmt == 1 else "vehicles.kappa[1]"
+    with pytest.raises(InstanceError, match=rf"^{re.escape(path)}: -1.0 must be positive$"):
+        Instance.from_dict(d)
