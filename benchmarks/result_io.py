@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python benchmarks/result_io.py [N ...]`` (default 100000 1000
 Each (N, format) runs in a fresh child process: one pass timed, a second pass under
 tracemalloc for the peak of Python allocations (NumPy's included) of the write and of the
 read. The Result is built from random arrays (no solve); the round trip is checked exact.
-Prints a Markdown table; not a test (docs/result-format.md#big-results).
+Prints a Markdown table; not a test (docs/result-format.md#binary).
 """
 
 from __future__ import annotations

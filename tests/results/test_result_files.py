@@ -4,6 +4,7 @@ checks naming the first bad index, and hostile ``.npz`` files refused in one lin
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import pickle
@@ -264,6 +265,22 @@ def test_a_corrupt_member_is_one_result_error(result, tmp_path):
     raw[at : at + 8] = b"\xff" * 8
     path.write_bytes(bytes(raw))
     _one_line(path, "p_w", "result file")
+
+
+@pytest.mark.parametrize("shape", [(2**40,), (2**62,), (7,)])
+def test_a_header_asking_for_more_than_the_entry_holds_is_refused(result, tmp_path, shape):
+    # a 24-byte entry whose header declares 8 TiB used to raise MemoryError from NumPy
+    _npz(tmp_path / "ok.npz", result)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    header.write(b"\0" * 48)  # 6 doubles
+    path = tmp_path / "r.npz"
+    with zipfile.ZipFile(tmp_path / "ok.npz") as src, zipfile.ZipFile(path, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, header.getvalue() if name == "p_w.npy" else src.read(name))
+    _one_line(path, "p_w: its header declares shape", "the entry holds 48 bytes")
 
 
 def test_evaluate_reads_an_npz_result(result, small_instance, tmp_path):

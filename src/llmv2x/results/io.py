@@ -131,9 +131,33 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _check_header(archive: Any, name: str, path: str | Path) -> None:
+    """Refuse an entry whose ``.npy`` header declares more bytes than the entry holds, before
+    NumPy allocates them (a 40-byte file must not ask for 8 TiB)."""
+    info = archive.zip.getinfo(f"{name}.npy")
+    with archive.zip.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        read = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+            version, np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(fh)
+        header = fh.tell()
+    if dtype.hasobject:
+        raise ResultError(f"{name}: holds pickled Python objects in result file {path}; refused")
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if declared > info.file_size - header:
+        raise ResultError(
+            f"{name}: its header declares shape {shape} ({declared} bytes), the entry holds "
+            f"{info.file_size - header} bytes, in result file {path}"
+        )
+
+
 def _entry(archive: Any, name: str, path: str | Path) -> np.ndarray:
     try:
+        _check_header(archive, name, path)
         return archive[name]
+    except MemoryError:
+        raise ResultError(f"{name}: too large to read from result file {path}") from None
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "pickle" in str(exc):
             raise ResultError(
