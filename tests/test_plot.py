@@ -337,3 +337,17 @@ def test_labels_of_nearby_rsus_do_not_overlap() -> None:
             a, b = boxes[i], boxes[j]
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
             assert apart, (i, j, where)
+
+
+def test_candidate_links_are_the_strongest_k_when_dense_and_the_stored_links_when_sparse():
+    from llmv2x.plot.map import candidate_links
+
+    dense = generate_instance(seed=3, vehicles=12, rsus=6)
+    cand = candidate_links(dense, k=3)
+    assert cand.shape == (12, 3)
+    assert (cand[:, 0] == np.argmax(dense.channel_gain, axis=1)).all()
+    sparse = generate_instance(seed=3, vehicles=60, rsus=40, links=2)
+    assert not sparse.is_dense
+    cand = candidate_links(sparse)
+    for n in range(sparse.n_vehicles):
+        assert set(cand[n][cand[n] >= 0]) == set(sparse.candidates(n).tolist())

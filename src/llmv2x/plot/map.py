@@ -43,24 +43,25 @@ def alpha_norm(instance: Instance) -> Normalize:
 
 
 def candidate_links(instance: Instance, k: int = 3) -> np.ndarray:
-    """(N, k) RSU indices of each vehicle's k strongest links (its candidate RSUs).
+    """(N, width) RSU indices of each vehicle's candidate RSUs, padded with -1.
 
-    An instance with sparse links (a ``links`` attribute of (vehicle, rsu) pairs) gives
-    those links instead, padded with -1.
+    A dense instance (every vehicle-RSU pair a link) gives each vehicle's ``k`` strongest
+    links; a sparse one gives all its links, strongest first (the generator already kept
+    only the strongest few).
     """
-    links = getattr(instance, "links", None)
     n = instance.n_vehicles
-    if links is not None:
-        pairs = [[] for _ in range(n)]
-        for veh, rsu in zip(links["vehicle"], links["rsu"], strict=True):
-            pairs[int(veh)].append(int(rsu))
-        width = max((len(p) for p in pairs), default=0)
-        out = np.full((n, width), -1, int)
-        for i, p in enumerate(pairs):
-            out[i, : len(p)] = p
-        return out
-    k = max(0, min(k, instance.n_rsus))
-    return np.argsort(-instance.channel_gain, axis=1)[:, :k]
+    if getattr(instance, "is_dense", True):
+        k = max(0, min(k, instance.n_rsus))
+        return np.argsort(-instance.channel_gain, axis=1)[:, :k]
+    veh, rsu, gain = (np.asarray(c) for c in instance.links)
+    order = np.lexsort((-gain, veh))  # by vehicle, strongest link first
+    veh, rsu = veh[order], rsu[order]
+    starts = np.searchsorted(veh, np.arange(n + 1))
+    counts = np.diff(starts)
+    width = int(counts.max()) if n else 0
+    out = np.full((n, width), -1, int)
+    out[veh, np.arange(len(veh)) - starts[veh]] = rsu
+    return out
 
 
 def _marker_sizes(tokens: np.ndarray, n: int) -> tuple[np.ndarray, float, float]:
