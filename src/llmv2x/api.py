@@ -9,7 +9,13 @@ from llmv2x.errors import LlmV2xError
 from llmv2x.instances import Instance, load_instance
 from llmv2x.results import Result
 from llmv2x.settings import SolveSettings
-from llmv2x.solvers.methods import check_options, get_method, method_options, unknown_name_error
+from llmv2x.solvers.methods import (
+    check_instance,
+    check_options,
+    get_method,
+    method_options,
+    unknown_name_error,
+)
 
 
 def solve(
@@ -45,12 +51,7 @@ def solve(
         settings = settings.with_(options=checked)
     func = get_method(method)
     inst = load_instance(instance)
-    for has, what in (
-        (inst.has_deadlines, "deadlines (deadline_s)"),
-        (inst.has_energy_budgets, "energy budgets (energy_budget_j)"),
-    ):
-        if has:  # nothing may silently ignore them (docs/data-format.md)
-            raise LlmV2xError(f"instance has per-vehicle {what}; no method supports them yet")
+    check_instance(inst)
     result = func(inst, settings)
     if not isinstance(result, Result):
         raise LlmV2xError(f"method {method} returned {type(result).__name__}, not a Result")

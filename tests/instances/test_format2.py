@@ -505,3 +505,13 @@ def test_the_first_offending_index_is_named(small_instance, fmt):
     path = "vehicles[1].kappa" if fmt == 1 else "vehicles.kappa[1]"
     with pytest.raises(InstanceError, match=rf"^{re.escape(path)}: -1.0 must be positive$"):
         Instance.from_dict(d)
+
+
+def test_compare_refuses_an_instance_with_energy_budgets(small_instance):
+    from llmv2x.experiments.compare import compare
+    from llmv2x.settings import SolveSettings
+
+    kw = _arrays(small_instance)
+    kw["vehicle"]["energy_budget_j"] = np.full(6, 5.0)
+    with pytest.raises(LlmV2xError, match=r"energy budgets \(energy_budget_j\); no method"):
+        compare(Instance.from_arrays(**kw), SolveSettings())

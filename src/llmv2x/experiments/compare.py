@@ -12,7 +12,7 @@ from llmv2x.errors import LlmV2xError
 from llmv2x.instances.schema import Instance
 from llmv2x.results import Result
 from llmv2x.settings import SolveSettings
-from llmv2x.solvers.methods import available_methods, get_method
+from llmv2x.solvers.methods import available_methods, check_instance, get_method
 from llmv2x.solvers.registry import availability, backend_names
 
 BASELINES = ("rlor", "rrlo", "local", "offload", "equal")
@@ -63,6 +63,7 @@ def compare(
     """
     from llmv2x.models.evaluator import evaluate
 
+    check_instance(instance)
     rows = []
     best: float | None = None
     for method, backend, st in _runs(settings, minlp_backends):

@@ -187,3 +187,17 @@ def get_method(name: str) -> Method:
         raise SettingsError(f"method: {name!r} is not one of {', '.join(available_methods())}")
     mod, func = METHODS[name].split(":")
     return getattr(importlib.import_module(mod), func)
+
+
+def check_instance(instance: Instance) -> None:
+    """Refuse an instance with data no method reads yet, so nothing silently ignores it.
+
+    Per-vehicle deadlines (``deadline_s``) and energy budgets (``energy_budget_j``) are
+    parsed and validated (docs/data-format.md), but no method models them yet.
+    """
+    for has, what in (
+        (instance.has_deadlines, "deadlines (deadline_s)"),
+        (instance.has_energy_budgets, "energy budgets (energy_budget_j)"),
+    ):
+        if has:
+            raise SettingsError(f"instance has per-vehicle {what}; no method supports them yet")
