@@ -278,3 +278,24 @@ def test_audit_uses_the_results_own_weights(small_instance, alloc):
 def test_audit_refuses_a_point_of_another_size(small_instance, paper_instance, result):
     with pytest.raises(ResultError, match="alpha: result has 6 vehicles"):
         audit(paper_instance, result)
+
+
+def test_every_public_name_is_importable_from_the_package():
+    # results.py became a package by step; the old import paths keep working
+    import llmv2x.results as results
+    from llmv2x import Result as TopLevelResult
+
+    for name in (
+        "Result",
+        "make_result",
+        "audit",
+        "can_prove_optimality",
+        "Audit",
+        "CLAIM_RTOL",
+        "FIELDS",
+        "FORMAT",
+        "STATUSES",
+        "load_table",
+    ):
+        assert name in results.__all__ and hasattr(results, name), name
+    assert TopLevelResult is results.Result and results.FORMAT == "llmv2x-result/1"
