@@ -42,7 +42,7 @@ class SolveSettings:
     ----------
     omega_t : weight of time, in [0, 1].
     objective : ``paper`` (eq. (10)) or ``latency``.
-    time_limit : seconds, per backend call where the backend supports it (None: none).
+    time_limit : wall-clock seconds for the whole solve (None: none); see docs/algorithms.md.
     qp_backend, nlp_backend, minlp_backend : registry names of the backends to use.
     seed : seed of a randomised method (baselines), recorded in the result.
     tol : relative tolerance of the outer loops (AO, fractional programming).

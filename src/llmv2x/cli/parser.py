@@ -163,7 +163,15 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
         choices=("paper", "latency"),
         help="paper: eq. (10); latency: adds omega_t T^com per vehicle (default paper)",
     )
-    p.add_argument("--time-limit", type=float, default=None, help="seconds per backend call")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help=(
+            "wall-clock seconds for the whole solve; when time is up a method returns its"
+            " best verified point with status time_limit"
+        ),
+    )
     for kind, role in (
         ("qp", "QP steps of AO's sub-problem I"),
         ("nlp", "sub-problem II (fractional programming)"),
