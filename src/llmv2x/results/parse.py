@@ -80,7 +80,9 @@ def _is_number_type(t: type) -> bool:
 
 
 def vector(v: Any, where: str) -> np.ndarray:
-    """A float64 copy of one result array (a JSON list or a 1-d NumPy array of numbers).
+    """One result array (a JSON list or a 1-d NumPy array of numbers) as float64, checked.
+
+    A float64 input comes back as it is, not copied (``Allocation`` copies it).
 
     The element types are collected in C (``set(map(type, v))``) and the values checked with
     ``np.isfinite``; only an error is located with a Python loop.
@@ -90,7 +92,7 @@ def vector(v: Any, where: str) -> np.ndarray:
             raise ResultError(
                 f"{where}: expected a 1-d array of numbers, got dtype {v.dtype} shape {v.shape}"
             )
-        a = v.astype(np.float64)
+        a = v.astype(np.float64, copy=False)  # Allocation makes the one private copy
     elif isinstance(v, list):
         types = set(map(type, v))
         if not types <= {int, float} and not all(map(_is_number_type, types)):
