@@ -169,7 +169,9 @@ def test_pure_jong_update_converges_from_p_min_on_a_small_paper_instance(nlp):
     inst = load_instance(INSTANCES_DIR / "small-seed0.json")
     settings = SolveSettings()
     start = initial_allocation(inst, settings)
-    fr = FractionalSolver(inst, settings, nlp).solve(start, update="jong", polish=False)
+    fr = FractionalSolver(inst, settings, nlp).solve(
+        start, update="jong", polish=False, newton=False
+    )
 
     assert fr.status == "converged"
     assert fr.residual < 1e-8
@@ -188,3 +190,23 @@ def test_free_communication_keeps_the_start():
     assert fr.status == "converged"
     assert fr.objective == 0.0
     np.testing.assert_array_equal(fr.b_hz, start.b_hz)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ["paper-seed0", "paper-seed3", "medium"])
+def test_newton_step_reaches_the_certified_optimum_in_one_inner_solve(nlp, name, variant):
+    """The safeguarded Newton-type step (a local solve of (40), checked by one solve of (46))
+    passes the test of (44)-(45) at once from AO's start: one inner solve instead of the 16
+    that 15 damped iterations and the final check took before it existed."""
+    inst = load_instance(INSTANCES_DIR / f"{name}.json")
+    settings = SolveSettings(objective=variant)
+    fr = FractionalSolver(inst, settings, nlp).solve(ao_start(inst, settings), max_iter=15)
+
+    assert fr.status == "converged"
+    assert fr.inner_solves == 1
+    assert fr.history["newton"].iloc[0]
+    assert fr.residual <= 1e-6
+    _assert_feasible_radio(inst, settings, fr.p_w, fr.b_hz)
+    best = optimal_comm(inst, settings)
+    certified = _comm(inst, settings, best.p_w, best.b_hz)
+    assert fr.objective == pytest.approx(certified, rel=1e-9)

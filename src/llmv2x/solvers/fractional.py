@@ -39,6 +39,10 @@ from llmv2x.models.subproblem2 import (
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.deadline import Deadline, no_deadline
 
+#: Residual of (44)-(45) (relative) under which the Newton-type step's point is accepted, the
+#: same test as after the polish: IPOPT's tol 1e-10 on two solves leaves residuals ~1e-8.
+NEWTON_TOL = 1e-6
+
 
 class _OutOfTime(Exception):
     """The solve's deadline stops the outer loop (caught in ``FractionalSolver.solve``)."""
@@ -177,6 +181,35 @@ class FractionalSolver:
         b = np.array([pyo.value(m.b_mhz[n]) for n in range(inst.n_vehicles)]) * HZ_PER_MHZ
         return p, b
 
+    def _newton_step(
+        self,
+        p: np.ndarray,
+        b: np.ndarray,
+        start: Allocation,
+        rho: float,
+        comm: Any,
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(p, b, relative residual) after one Newton-type step from (p, b).
+
+        IPOPT on (40) from (p, b) is Newton's method on (40)'s stationarity system; at its
+        root, beta = N/r and nu = 1/r (44)-(45) make the same point stationary for (46), so it
+        is the candidate root of Jong's phi. One inner solve of (46) at those beta, nu
+        measures phi there (Theorem 1: phi = 0 certifies a global optimum of (40)). Safeguard:
+        a point that raises sum N/r, or no point, leaves (p, b) unchanged (residual nan).
+        """
+        inst, st = self.instance, self.settings
+        polished = self.polish(p, b)
+        if polished is None:
+            return p, b, np.nan
+        p2, b2 = self._project(*polished, start)
+        if comm(p2, b2) > comm(p, b):
+            return p, b, np.nan
+        num, rate = _ratio_parts(inst, st, p2, b2)
+        beta, nu = num / rate, 1.0 / rate
+        p_c, b_c = self._inner(beta, nu, (p2, b2), rho)
+        num_c, rate_c = _ratio_parts(inst, st, p_c, b_c)
+        return p2, b2, relative_residual(num_c, rate_c, beta, nu)
+
     def _project(self, p: np.ndarray, b: np.ndarray, start: Allocation) -> tuple[np.ndarray, ...]:
         """Clip p, rescale each RSU's bandwidth shares so (10c) holds to float precision."""
         alloc, _ = project(self.instance, start.replace(p_w=p, b_hz=b))
@@ -194,6 +227,7 @@ class FractionalSolver:
         prox: float | None = None,
         update: str = "linesearch",
         polish: bool = True,
+        newton: bool = True,
     ) -> FractionalResult:
         """Run the outer loop from ``start``'s (p, b).
 
@@ -210,6 +244,9 @@ class FractionalSolver:
             beta, nu with his test on ||phi||).
         polish : if the loop has not converged after ``max_iter``, finish with a local NLP
             solve of (40) and re-check the residuals of (44)-(45) there.
+        newton : first take the safeguarded Newton-type step (``_newton_step``); when its
+            point passes the test of (44)-(45) (relative residual <= max(tol, 1e-6)) no damped
+            iteration is needed, otherwise the ``update`` loop goes on from the better point.
 
         Status ``time_limit`` when the solver's deadline stopped the loop; (p, b) is then
         the last point the loop accepted (no NLP point cut short by the limit is used).
@@ -244,57 +281,83 @@ class FractionalSolver:
         it = 0
         res = np.nan
         try:
-            if update == "jong":
-                p, b = self._inner(beta, nu, (p, b), rho)
-                num, rate = _ratio_parts(inst, st, p, b)
-                norm = float(np.linalg.norm(residual_vector(num, rate, beta, nu)))
-                res = relative_residual(num, rate, beta, nu)
-            for it in range(1, max_iter + 1):
+            if newton:
+                # safeguarded Newton-type step (docs/algorithms.md): a local solve of (40),
+                # i.e. Newton's method on the stationarity system whose root is the root of
+                # Jong's phi, then one inner solve of (46) at beta, nu of its point to check
+                # phi = 0 there; kept only if it does not raise sum N/r
+                p, b, res = self._newton_step(p, b, start, rho, comm)
+                rows.append(
+                    {"iteration": 0, "objective": comm(p, b), "residual": res, "newton": True}
+                )
+                if res <= max(tol, NEWTON_TOL):
+                    status = "converged"
+                else:
+                    num, rate = _ratio_parts(inst, st, p, b)
+                    beta, nu, f = num / rate, 1.0 / rate, comm(p, b)
+            if status != "converged":
                 if update == "jong":
-                    # Jong's damped modified Newton step on (beta, nu); the test is on ||phi||
-                    rows.append({"iteration": it, "objective": comm(p, b), "residual": res})
+                    p, b = self._inner(beta, nu, (p, b), rho)
+                    num, rate = _ratio_parts(inst, st, p, b)
+                    norm = float(np.linalg.norm(residual_vector(num, rate, beta, nu)))
+                    res = relative_residual(num, rate, beta, nu)
+                for it in range(1, max_iter + 1):
+                    if update == "jong":
+                        # Jong's damped modified Newton step on (beta, nu); the test is on ||phi||
+                        rows.append({"iteration": it, "objective": comm(p, b), "residual": res})
+                        if res <= tol:
+                            status = "converged"
+                            break
+                        d_beta, d_nu = num / rate - beta, 1.0 / rate - nu
+                        lam = 1.0
+                        for _ in range(max_backtracks + 1):
+                            beta_t, nu_t = beta + lam * d_beta, nu + lam * d_nu
+                            p_t, b_t = self._inner(beta_t, nu_t, (p, b), rho)
+                            num_t, rate_t = _ratio_parts(inst, st, p_t, b_t)
+                            norm_t = float(
+                                np.linalg.norm(residual_vector(num_t, rate_t, beta_t, nu_t))
+                            )
+                            if norm_t <= (1.0 - eps * lam) * norm:
+                                break
+                            lam *= shrink
+                        rows[-1]["step"] = lam
+                        beta, nu, p, b, num, rate, norm = (
+                            beta_t,
+                            nu_t,
+                            p_t,
+                            b_t,
+                            num_t,
+                            rate_t,
+                            norm_t,
+                        )
+                        res = relative_residual(num, rate, beta, nu)
+                        continue
+                    # default: beta, nu from (44)-(45) at the current point; inner solve of
+                    # (46); the step towards the inner solution is damped by an Armijo
+                    # search on sum N_n/r_n
+                    p_new, b_new = self._inner(beta, nu, (p, b), rho)
+                    num_new, rate_new = _ratio_parts(inst, st, p_new, b_new)
+                    res = relative_residual(num_new, rate_new, beta, nu)
+                    rows.append({"iteration": it, "objective": f, "residual": res})
                     if res <= tol:
+                        p, b, f = p_new, b_new, comm(p_new, b_new)
                         status = "converged"
+                        rows[-1]["step"] = 1.0
                         break
-                    d_beta, d_nu = num / rate - beta, 1.0 / rate - nu
                     lam = 1.0
                     for _ in range(max_backtracks + 1):
-                        beta_t, nu_t = beta + lam * d_beta, nu + lam * d_nu
-                        p_t, b_t = self._inner(beta_t, nu_t, (p, b), rho)
-                        num_t, rate_t = _ratio_parts(inst, st, p_t, b_t)
-                        norm_t = float(np.linalg.norm(residual_vector(num_t, rate_t, beta_t, nu_t)))
-                        if norm_t <= (1.0 - eps * lam) * norm:
+                        p_t, b_t = p + lam * (p_new - p), b + lam * (b_new - b)
+                        f_t = comm(p_t, b_t)
+                        if f_t <= f:
                             break
                         lam *= shrink
-                    rows[-1]["step"] = lam
-                    beta, nu, p, b, num, rate, norm = beta_t, nu_t, p_t, b_t, num_t, rate_t, norm_t
-                    res = relative_residual(num, rate, beta, nu)
-                    continue
-                # default: beta, nu from (44)-(45) at the current point; inner solve of (46); the
-                # step towards the inner solution is damped by an Armijo search on sum N_n/r_n
-                p_new, b_new = self._inner(beta, nu, (p, b), rho)
-                num_new, rate_new = _ratio_parts(inst, st, p_new, b_new)
-                res = relative_residual(num_new, rate_new, beta, nu)
-                rows.append({"iteration": it, "objective": f, "residual": res})
-                if res <= tol:
-                    p, b, f = p_new, b_new, comm(p_new, b_new)
-                    status = "converged"
-                    rows[-1]["step"] = 1.0
-                    break
-                lam = 1.0
-                for _ in range(max_backtracks + 1):
-                    p_t, b_t = p + lam * (p_new - p), b + lam * (b_new - b)
-                    f_t = comm(p_t, b_t)
-                    if f_t <= f:
+                    else:
+                        status = "stalled"
                         break
-                    lam *= shrink
-                else:
-                    status = "stalled"
-                    break
-                rows[-1]["step"] = lam
-                p, b, f = p_t, b_t, f_t
-                num, rate = _ratio_parts(inst, st, p, b)
-                beta, nu = num / rate, 1.0 / rate
+                    rows[-1]["step"] = lam
+                    p, b, f = p_t, b_t, f_t
+                    num, rate = _ratio_parts(inst, st, p, b)
+                    beta, nu = num / rate, 1.0 / rate
         except _OutOfTime:
             # the deadline: (p, b) is the last accepted point, a feasible one
             status = "time_limit"
