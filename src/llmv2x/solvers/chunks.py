@@ -205,13 +205,19 @@ def _map_dask(
         except OSError as exc:
             raise LlmV2xError(f"dask_scheduler: cannot reach {scheduler}: {exc}") from None
     else:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        import dask
+
+        # Dask's default MALLOC_TRIM_THRESHOLD_=65536 turns off glibc's adaptive mmap
+        # threshold: every NumPy temporary above 128 kB is then mmapped and unmapped, and a
+        # chunk's solve spent 5x its time in page faults (benchmarks/results/scale.md)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         client = Client(cluster)
     try:
         data = client.scatter(list(payloads))
