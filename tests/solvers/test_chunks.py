@@ -111,3 +111,9 @@ def test_dask_workers_keep_glibcs_adaptive_malloc():
 def test_an_unknown_executor_is_refused(city):
     with pytest.raises(LlmV2xError, match="serial, process, dask"):
         map_chunks(len, [[1]], executor="threads")
+
+
+def test_a_time_limit_is_one_deadline_for_every_chunk(city, whole):
+    opts = {"chunk_vehicles": 40}
+    b = solve_exact_chunked(city, SolveSettings(omega_t=0.5, time_limit=60.0, options=opts))
+    _same(whole, b)  # a generous limit changes nothing

@@ -132,9 +132,12 @@ def chunk_instance(payload: dict[str, Any]) -> Instance:
 
 
 def solve_chunk(
-    payload: dict[str, Any], settings: SolveSettings, time_limit: float | None = None
+    payload: dict[str, Any], settings: SolveSettings, deadline_at: float | None = None
 ) -> dict[str, Any]:
     """Solve one chunk as ``solve_exact`` would; runs in a worker.
+
+    ``deadline_at`` is the solve's deadline on the ``time.time()`` clock (the one clock
+    that worker processes share), None for no limit.
 
     Returns the chunk's allocation arrays (``ALLOCATION_KEYS``, in the chunk's vehicle
     order) and its certificate: ``lower_bound`` (compute plus communication), ``certified``,
@@ -145,7 +148,7 @@ def solve_chunk(
     from llmv2x.solvers.frequencies import best_vehicle_frequency, rsu_frequency_split
 
     sub = chunk_instance(payload)
-    deadline = Deadline(time_limit)
+    deadline = Deadline(None if deadline_at is None else deadline_at - time.time())
     comp = optimal_split(sub, settings, deadline)
     comm = optimal_comm(sub, settings)
     return {
@@ -298,13 +301,14 @@ def solve_exact_chunked(instance: Instance, settings: SolveSettings) -> Result:
     # the chunk workers get the settings without the chunking options (they solve whole)
     inner = settings.with_(options={})
     deadline = Deadline(settings.time_limit, start=t0)
-    time_left = deadline.remaining() if settings.time_limit is not None else None
+    # one deadline for every chunk, wherever and whenever it runs (not a limit per chunk)
+    deadline_at = time.time() + deadline.remaining() if deadline.limited else None
     log.info("exact: %d chunks on %s (%d workers)", len(chunks), executor, workers)
     parts = map_chunks(
         solve_chunk,
         payloads,
         inner,
-        time_left,
+        deadline_at,
         executor=executor,
         workers=workers,
         dask_scheduler=opts.get("dask_scheduler"),
