@@ -121,6 +121,13 @@ def test_load_table_with_instances_adds_per_vehicle_metrics(
     np.testing.assert_allclose(sums, [r.metrics["energy_j"] for r in results], rtol=1e-12)
 
 
+def test_load_table_takes_instances_as_a_mapping_of_files(folder, small_instance, tmp_path):
+    small_instance.save(tmp_path / "small.json")
+    table = load_table(str(folder / "[ab].*"), instances={"small-seed1": tmp_path / "small.json"})
+    assert len(table) == 12
+    assert list(table["rsu"]) == 2 * list(small_instance.association)
+
+
 def test_load_table_per_result_has_one_row_per_file(folder, results, tmp_path):
     failed = dataclasses.replace(
         results[0], status="error", allocation=None, objective=None, metrics={}
