@@ -243,3 +243,18 @@ def test_sqp_at_omega_t_zero_does_not_stall_in_highs(qp):
     # a healthy QP of this size takes milliseconds
     sq = solve_sqp(data, _start(inst, settings, 16.5), qp, options={"time_limit": 0.5})
     assert sq.status == "converged"
+
+
+def test_sqp_on_large_converges_with_highs(qp):
+    """On `large` HiGHS failed on some per-RSU step QPs (iteration limit, "Solve error", and
+    "optimal" at a point that was not), so the SQP stopped with ``qp_iteration_limit`` after
+    7 iterations. The session now checks each answer and retries a failed QP scaled, then
+    with a looser primal tolerance."""
+    inst = _load("large")
+    settings = SolveSettings()
+    data = SubproblemIData.build(inst, settings)
+    sq = solve_sqp(data, _x_of(ao_start(inst, settings)), qp)
+    assert sq.status == "converged"
+    assert sq.kkt <= 1e-9
+    assert np.all(sq.x >= data.lb) and np.all(sq.x <= data.ub)
+    assert np.allclose(data.A @ sq.x, data.b, rtol=1e-12, atol=0)

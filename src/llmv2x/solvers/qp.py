@@ -55,3 +55,26 @@ def kkt_residual(H: sp.spmatrix, g: np.ndarray, A: sp.spmatrix, out: QPOutcome) 
     """Infinity norm of H x + g - A^T y - z: a backend-independent check of the multipliers."""
     r = H @ out.x + g - A.T @ out.y - out.z
     return float(np.max(np.abs(r), initial=0.0))
+
+
+def optimality_error(
+    H: sp.spmatrix,
+    g: np.ndarray,
+    A: sp.spmatrix,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    out: QPOutcome,
+) -> float:
+    """Largest violation of the QP's optimality conditions by ``out``, relative to ``max |g|``.
+
+    Stationarity H x + g = A^T y + z and the signs of z (z_i = 0 strictly inside the bounds,
+    >= 0 at lb, <= 0 at ub), measured as || x - clip(x - (H x + g - A^T y), lb, ub) ||_inf
+    at x clipped to its bounds: zero exactly at a solution (the rows A x = b are not
+    checked). Used to catch a backend that reports "optimal" at a point that is not
+    (HiGHS's QP solver was seen to).
+    """
+    x = np.clip(np.asarray(out.x, float), lb, ub)
+    grad = H @ x + g - A.T @ out.y
+    proj = x - np.clip(x - grad, lb, ub)
+    scale = max(float(np.max(np.abs(g), initial=0.0)), 1e-300)
+    return float(np.max(np.abs(proj), initial=0.0) / scale)

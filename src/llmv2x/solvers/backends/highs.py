@@ -4,6 +4,17 @@ One ``highspy.Highs`` object is kept per SQP run: the equality rows are passed o
 iteration only changes the Hessian, the gradient and the bounds (a persistent session).
 HiGHS checks only the signs of a QP's diagonal, so the SQP verifies positive definiteness
 itself before calling ``HighsQPSession.solve``.
+
+A QP on which HiGHS fails is retried, first in Jacobi-scaled variables u = x / d,
+d_i = 1/sqrt(H_ii) (HiGHS then sees a Hessian with unit diagonal; the answer is mapped back:
+x = d u, the row duals unchanged, the column duals divided by d), then as given with the
+primal feasibility tolerance raised to 1e-5. On ``large`` the SQP's step QPs (Hessian diagonal
+from 4e-3 to 3e4 after the eigenvalue modification) ended in the QP iteration limit, which
+the scaled retry solves in tens of iterations, or in "Solve error" (a primal infeasibility of
+5e-6 found after HiGHS claimed optimality), which the loose retry accepts; the SQP's
+``restore`` removes such a drift. Scaling is not the first try: on well-scaled QPs HiGHS
+was seen to stop early in scaled variables (a zero step where the step to a bound was
+optimal).
 """
 
 from __future__ import annotations
@@ -18,7 +29,12 @@ import scipy.sparse as sp
 
 from llmv2x.errors import BackendUnavailable
 from llmv2x.solvers.base import Availability, State, module_missing
-from llmv2x.solvers.qp import QPOutcome
+from llmv2x.solvers.qp import QPOutcome, optimality_error
+
+#: Primal feasibility tolerance of the last retry of a QP that HiGHS failed on (``solve``).
+LOOSE_PRIMAL_TOL = 1e-5
+#: Largest optimality error (``llmv2x.solvers.qp.optimality_error``) of an accepted answer.
+QP_CHECK_TOL = 1e-6
 
 #: HiGHS model status (name) -> QP outcome status.
 STATUS_MAP = {
@@ -98,7 +114,7 @@ class HighsQPSession:
         # the limit is re-armed before each solve (see solve())
         self._time_limit = float(options.get("time_limit", 30.0))
         for key, value in options.items():
-            if key in ("verbose", "qp_iteration_limit", "time_limit"):
+            if key in ("verbose", "qp_iteration_limit", "time_limit", "retry"):
                 continue
             h.setOptionValue(key, value)
         lp = highspy.HighsLp()
@@ -118,15 +134,76 @@ class HighsQPSession:
         h.passModel(lp)
         self._h = h
         self._idx = np.arange(self.n, dtype=np.int32)
+        self._A = A
+        self._A_rows = A.indices.astype(np.int32)
+        self._A_cols = np.repeat(np.arange(self.n, dtype=np.int32), np.diff(A.indptr))
+        #: retry a failed QP scaled, then with a looser primal tolerance (see ``solve``)
+        self._retry = bool(options.get("retry", True))
+        self._scaled_cols: np.ndarray | None = None
+        tol = h.getOptionValue("primal_feasibility_tolerance")
+        # highspy returns (status, value) in some versions and the value in others
+        self._primal_tol = float(tol[-1] if isinstance(tol, tuple) else tol)
 
     def set_time_limit(self, seconds: float) -> None:
         """Limit the next solves to ``seconds`` each (the caller's time left)."""
         self._time_limit = float(seconds)
 
     def solve(self, H: sp.spmatrix, g: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> QPOutcome:
-        """Solve with the current Hessian ``H`` (symmetric), gradient ``g`` and bounds."""
+        """Solve with the current Hessian ``H`` (symmetric), gradient ``g`` and bounds.
+
+        An answer is accepted when HiGHS says optimal and its optimality error
+        (``llmv2x.solvers.qp.optimality_error``) is at most ``QP_CHECK_TOL``. Otherwise the
+        same QP is retried in Jacobi-scaled variables, then with a looser primal feasibility
+        tolerance (see the module's docstring); status ``error`` when none is accepted.
+        """
+        H = sp.csc_matrix(H)
+        g, lb, ub = (np.asarray(a, float) for a in (g, lb, ub))
+        attempts: list[tuple[np.ndarray | None, bool]] = [(None, False)]
+        if self._retry:
+            diag = H.diagonal()
+            d = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+            attempts += [(d, False), (None, True)]
+        out = None
+        for scale, loose in attempts:
+            out = self._run(H, g, lb, ub, scale, loose)
+            if out.status == "time_limit":
+                return out
+            if out.ok:
+                err = optimality_error(H, g, self._A, lb, ub, out)
+                if err <= QP_CHECK_TOL:
+                    return out
+                out = QPOutcome(
+                    "error", out.x, out.y, out.z, f"HiGHS said optimal, optimality error {err:.1e}"
+                )
+        return out
+
+    def _set_scale(self, d: np.ndarray | None) -> None:
+        """Columns of the row matrix multiplied by ``d`` (None: the matrix as given)."""
+        if d is None and self._scaled_cols is None:
+            return
+        values = self._A.data * (1.0 if d is None else d[self._A_cols])
+        for r, c, v in zip(self._A_rows, self._A_cols, values, strict=True):
+            self._h.changeCoeff(int(r), int(c), float(v))
+        self._scaled_cols = d
+
+    def _run(
+        self,
+        H: sp.csc_matrix,
+        g: np.ndarray,
+        lb: np.ndarray,
+        ub: np.ndarray,
+        d: np.ndarray | None,
+        loose: bool,
+    ) -> QPOutcome:
+        """One HiGHS run on the QP in variables u = x / d (d None: x itself)."""
         hs, h = self._hs, self._h
-        L = sp.tril(sp.csc_matrix(H)).tocsc()
+        self._set_scale(d)
+        if d is not None:
+            H = sp.csc_matrix(sp.diags(d) @ H @ sp.diags(d))
+            g, lb, ub = g * d, lb / d, ub / d
+        if loose:
+            h.setOptionValue("primal_feasibility_tolerance", LOOSE_PRIMAL_TOL)
+        L = sp.tril(H).tocsc()
         L.sort_indices()
         hess = hs.HighsHessian()
         hess.dim_ = self.n
@@ -135,10 +212,12 @@ class HighsQPSession:
         hess.index_ = L.indices.astype(np.int32)
         hess.value_ = L.data.astype(float)
         h.passHessian(hess)
-        h.changeColsCost(self.n, self._idx, np.asarray(g, float))
-        h.changeColsBounds(self.n, self._idx, np.asarray(lb, float), np.asarray(ub, float))
+        h.changeColsCost(self.n, self._idx, g)
+        h.changeColsBounds(self.n, self._idx, lb, ub)
         h.setOptionValue("time_limit", h.getRunTime() + self._time_limit)
         h.run()
+        if loose:
+            h.setOptionValue("primal_feasibility_tolerance", self._primal_tol)
         status_name = h.modelStatusToString(h.getModelStatus())
         native = str(h.getModelStatus()).split(".")[-1]
         status = STATUS_MAP.get(native, "error")
@@ -148,10 +227,11 @@ class HighsQPSession:
             return QPOutcome(
                 status, np.zeros(self.n), np.zeros(self.m), np.zeros(self.n), status_name
             )
+        scale = np.ones(self.n) if d is None else d
         return QPOutcome(
             "optimal",
-            x,
+            x * scale,
             np.array(sol.row_dual, float),
-            np.array(sol.col_dual, float),
+            np.array(sol.col_dual, float) / scale,
             status_name,
         )
