@@ -1,4 +1,4 @@
-"""The ``llmv2x`` command, run as a real subprocess: exit codes and one-line errors (docs/cli.md)."""
+"""The ``llmv2x`` command as a real subprocess: exit codes and one-line errors (docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ import pytest
 
 from llmv2x.models import physics
 
-# A vehicle GPU of the default scenario (docs/choices.md): C = 2048 cores, D = 2 FLOP/cycle, kappa for 40 W at 1.3 GHz.
+# A vehicle GPU of the default scenario (docs/choices.md): C = 2048 cores, D = 2 FLOP/cycle,
+# kappa for 40 W at 1.3 GHz.
 CORES, FPC, KAPPA = 2048.0, 2.0, 40.0 / 1.3e9**3
 PSI = 24.0 * 256 * 4096**2 + 4.0 * 256**2 * 4096
 

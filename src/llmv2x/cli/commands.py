@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from llmv2x.cli.output import (
-    _write_atomic,
     check_output_dir,
     check_output_file,
     results_only_on_stdout,
@@ -125,7 +124,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     with results_only_on_stdout():
         res = solve(inst, method=args.method, settings=settings)
     if args.output:
-        _write_atomic(args.output, res.to_json() + "\n")
+        res.save(args.output)
     print(summary(inst, res))
     return 0 if res.ok else 1
 

@@ -103,8 +103,13 @@ def objective(instance: Instance, alloc: Allocation, settings: SolveSettings) ->
     return cost_terms(instance, alloc, settings).total
 
 
-def metrics(instance: Instance, alloc: Allocation) -> dict[str, float]:
-    """Result metrics (docs/result-format.md), sums over vehicles (s and J)."""
+def vehicle_metrics(instance: Instance, alloc: Allocation) -> dict[str, np.ndarray]:
+    """The seven result metrics per vehicle (s and J): eqs. (1)-(8) at ``alloc``.
+
+    compute time alpha T^cmp + (Upsilon - alpha) T_nm^cmp (eqs. (1), (7)), transmit time
+    and energy (4), vehicle energy alpha E^cmp (2), RSU energy (Upsilon - alpha) E_nm^cmp
+    (8); completion and total energy are their sums. A zero rate gives an infinite time.
+    """
     v = instance.vehicle
     a = alloc.alpha
     psi = instance.psi
@@ -115,16 +120,35 @@ def metrics(instance: Instance, alloc: Allocation) -> dict[str, float]:
     cores_r, fpc_r = instance.rsu_of("gpu_cores"), instance.rsu_of("flops_per_cycle")
     t_r = physics.compute_time(psi, alloc.f_rsu_hz, cores_r, fpc_r)
     e_r = physics.compute_energy(psi, alloc.f_rsu_hz, instance.rsu_of("kappa"), cores_r, fpc_r)
-    r = rates(instance, alloc.p_w, alloc.b_hz)
-    t_c = physics.transmit_time(instance.bits, r)
-    e_c = physics.transmit_energy(alloc.p_w, instance.bits, r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = rates(instance, alloc.p_w, alloc.b_hz)
+        t_c = physics.transmit_time(instance.bits, r)
+        e_c = physics.transmit_energy(alloc.p_w, instance.bits, r)
     off = instance.layers - a
     out = {
-        "compute_time_s": float(np.sum(a * t_v + off * t_r)),
-        "transmit_time_s": float(np.sum(t_c)),
-        "vehicle_energy_j": float(np.sum(a * e_v)),
-        "transmit_energy_j": float(np.sum(e_c)),
-        "rsu_energy_j": float(np.sum(off * e_r)),
+        "compute_time_s": a * t_v + off * t_r,
+        "transmit_time_s": np.broadcast_to(t_c, a.shape).astype(float),
+        "vehicle_energy_j": a * e_v,
+        "transmit_energy_j": np.broadcast_to(e_c, a.shape).astype(float),
+        "rsu_energy_j": off * e_r,
+    }
+    out["completion_time_s"] = out["compute_time_s"] + out["transmit_time_s"]
+    out["energy_j"] = out["vehicle_energy_j"] + out["transmit_energy_j"] + out["rsu_energy_j"]
+    return {k: out[k] for k in METRIC_KEYS}
+
+
+def metrics(instance: Instance, alloc: Allocation) -> dict[str, float]:
+    """Result metrics (docs/result-format.md): sums over vehicles of ``vehicle_metrics``."""
+    per = vehicle_metrics(instance, alloc)
+    out = {
+        k: float(np.sum(per[k]))
+        for k in (
+            "compute_time_s",
+            "transmit_time_s",
+            "vehicle_energy_j",
+            "transmit_energy_j",
+            "rsu_energy_j",
+        )
     }
     out["completion_time_s"] = out["compute_time_s"] + out["transmit_time_s"]
     out["energy_j"] = out["vehicle_energy_j"] + out["transmit_energy_j"] + out["rsu_energy_j"]
@@ -200,8 +224,8 @@ def evaluate(
 ) -> Evaluation:
     """Check feasibility of ``alloc`` for P1 and compute objective (10) and the metrics.
 
-    Feasible means every bound and per-RSU sum holds within ``tol`` relative (docs/formulation.md: 1e-9)
-    and every alpha_n is an integer.
+    Feasible means every bound and per-RSU sum holds within ``tol`` relative (1e-9,
+    docs/formulation.md) and every alpha_n is an integer.
     """
     viol = violations(instance, alloc)
     worst = max(viol.values())

@@ -49,39 +49,15 @@ VEHICLE_METRICS = (
 def vehicle_metrics(instance: Instance, result: Result) -> dict[str, np.ndarray]:
     """The seven metrics of docs/result-format.md per vehicle (s and J), at ``result``'s point.
 
-    ``metrics[k]`` of the result is the sum of ``vehicle_metrics(...)[k]`` over vehicles.
+    ``metrics[k]`` of the result is the sum of ``vehicle_metrics(...)[k]`` over vehicles;
+    the formulas are the evaluator's (``llmv2x.models.evaluator.vehicle_metrics``).
     """
-    from llmv2x.models import physics
-    from llmv2x.models.evaluator import rates
+    from llmv2x.models.evaluator import vehicle_metrics as per_vehicle
 
-    alloc = result.allocation
-    if alloc is None:
+    if result.allocation is None:
         return {k: np.zeros(0) for k in VEHICLE_METRICS}
-    v = instance.vehicle
-    a = alloc.alpha
-    off = instance.layers - a
-    psi = instance.psi
-    t_v = physics.compute_time(psi, alloc.f_vehicle_hz, v["gpu_cores"], v["flops_per_cycle"])
-    e_v = physics.compute_energy(
-        psi, alloc.f_vehicle_hz, v["kappa"], v["gpu_cores"], v["flops_per_cycle"]
-    )
-    cores_r, fpc_r = instance.rsu_of("gpu_cores"), instance.rsu_of("flops_per_cycle")
-    t_r = physics.compute_time(psi, alloc.f_rsu_hz, cores_r, fpc_r)
-    e_r = physics.compute_energy(psi, alloc.f_rsu_hz, instance.rsu_of("kappa"), cores_r, fpc_r)
-    with np.errstate(all="ignore"):  # a zero rate gives an infinite time, shown as inf
-        r = rates(instance, alloc.p_w, alloc.b_hz)
-        t_c = physics.transmit_time(instance.bits, r)
-        e_c = physics.transmit_energy(alloc.p_w, instance.bits, r)
-    out = {
-        "compute_time_s": a * t_v + off * t_r,
-        "transmit_time_s": np.broadcast_to(t_c, a.shape).astype(float),
-        "vehicle_energy_j": a * e_v,
-        "transmit_energy_j": np.broadcast_to(e_c, a.shape).astype(float),
-        "rsu_energy_j": off * e_r,
-    }
-    out["completion_time_s"] = out["compute_time_s"] + out["transmit_time_s"]
-    out["energy_j"] = out["vehicle_energy_j"] + out["transmit_energy_j"] + out["rsu_energy_j"]
-    return {k: out[k] for k in VEHICLE_METRICS}
+    per = per_vehicle(instance, result.allocation)
+    return {k: per[k] for k in VEHICLE_METRICS}
 
 
 def _check_instance(instance: Instance, result: Result) -> None:
