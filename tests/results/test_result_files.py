@@ -293,3 +293,18 @@ def test_evaluate_reads_an_npz_result(result, small_instance, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["problems"] == []
+
+
+def test_solve_dash_o_npz_writes_the_binary_container(tmp_path):
+    import zipfile
+
+    llmv2x = os.path.join(os.path.dirname(sys.executable), "llmv2x")
+    out = tmp_path / "r.npz"
+    proc = subprocess.run(
+        [llmv2x, "solve", "paper-seed0", "--method", "exact", "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert zipfile.is_zipfile(out)
+    assert Result.load(out).status == "optimal"
