@@ -115,6 +115,7 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     last_ii_status = ""
     sqp_converged = False
     x_relaxed = _x_of(alloc)
+    rounded: dict[bytes, np.ndarray] = {}
     for rnd in range(1, max_rounds + 1):
         if deadline.expired():
             break
@@ -134,7 +135,14 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
         x_relaxed = sq.x
         total_iter += sq.iterations
         sqp_hist.append(sq.history.assign(round=rnd))
-        alpha = round_alpha(instance, settings, sq.x[: instance.n_vehicles], rounding, deadline)
+        # the rounding is deterministic: the same rounded start gives the same integer alpha
+        # (round 2 usually starts where round 1 ended), so its result is reused
+        key_r = np.round(sq.x[: instance.n_vehicles]).tobytes()
+        if key_r not in rounded:
+            rounded[key_r] = round_alpha(
+                instance, settings, sq.x[: instance.n_vehicles], rounding, deadline
+            )
+        alpha = rounded[key_r]
         fv, fr = optimal_frequencies(instance, settings, alpha)
         cand = alloc.replace(alpha=alpha, f_vehicle_hz=fv, f_rsu_hz=fr)
         terms = cost_terms(instance, cand, settings)
