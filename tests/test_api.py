@@ -61,7 +61,7 @@ def test_valid_keywords_list_settings_fields_then_the_method_options(small):
         ("ao", {"nlp_options": "tol=1"}, "nlp_options"),
         ("ao", {"max_rounds": 0}, "below its minimum 1"),
         ("minlp", {"reductions": "no"}, "reductions"),
-        ("equal", {"formulation": "strong"}, "method equal takes no options"),
+        ("initial", {"formulation": "strong"}, "method initial takes no options"),
         ("exact", {"formulation": "strong"}, "unknown option 'formulation' for method exact"),
         ("exact", {"executor": "threads"}, "serial, process, dask"),
         ("exact", {"workers": 0}, "below its minimum 1"),
@@ -98,6 +98,7 @@ def test_every_option_a_method_reads_is_declared():
         "solvers/minlp.py": {"minlp"},
         "models/p1_strong.py": {"minlp"},
         "solvers/chunks.py": {"exact"},
+        "solvers/chunked_baselines.py": {"equal", "local", "offload"},
     }
     pattern = re.compile(r"(?:opts|options)\.get\(\s*\"(\w+)\"")
     for rel, methods in readers.items():

@@ -117,3 +117,33 @@ def test_a_time_limit_is_one_deadline_for_every_chunk(city, whole):
     opts = {"chunk_vehicles": 40}
     b = solve_exact_chunked(city, SolveSettings(omega_t=0.5, time_limit=60.0, options=opts))
     _same(whole, b)  # a generous limit changes nothing
+
+
+# ---------------------------------------------------------------------------------------------
+# baselines that decompose by RSU
+# ---------------------------------------------------------------------------------------------
+
+
+def test_equal_on_chunks_is_the_one_piece_allocation(city):
+    from llmv2x.baselines.equal import solve_equal
+
+    a = solve_equal(city, SolveSettings(omega_t=0.5))
+    opts = {"workers": 2, "executor": "process", "chunk_vehicles": 40}
+    b = llmv2x.solve(city, method="equal", omega_t=0.5, **opts)
+    assert b.status == "feasible" and b.solvers["chunks"] == "5"
+    for key in ("alpha", "p_w", "b_hz", "f_vehicle_hz", "f_rsu_hz"):
+        np.testing.assert_array_equal(getattr(b.allocation, key), getattr(a.allocation, key))
+    assert b.objective == pytest.approx(a.objective, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["local", "offload"])
+def test_radio_baselines_on_chunks_agree_to_their_tolerance(city, method):
+    """Fractional programming stops per chunk: the same alpha, the objective to 1e-9."""
+    from llmv2x.solvers.chunked_baselines import _one_piece
+
+    settings = SolveSettings(omega_t=0.5, objective="latency")
+    a = _one_piece(method)(city, settings)
+    b = llmv2x.solve(city, method=method, settings=settings, chunk_vehicles=40)
+    assert a.status == b.status == "feasible" and int(b.solvers["chunks"]) == 5
+    np.testing.assert_array_equal(b.allocation.alpha, a.allocation.alpha)
+    assert b.objective == pytest.approx(a.objective, rel=1e-9)

@@ -34,9 +34,9 @@ METHODS: dict[str, str] = {
     "exact": "llmv2x.solvers.chunks:solve_exact_auto",
     "rlor": "llmv2x.baselines.rlor:solve_rlor",
     "rrlo": "llmv2x.baselines.rrlo:solve_rrlo",
-    "local": "llmv2x.baselines.fixed_split:solve_local",
-    "offload": "llmv2x.baselines.fixed_split:solve_offload",
-    "equal": "llmv2x.baselines.equal:solve_equal",
+    "local": "llmv2x.solvers.chunked_baselines:solve_local_auto",
+    "offload": "llmv2x.solvers.chunked_baselines:solve_offload_auto",
+    "equal": "llmv2x.solvers.chunked_baselines:solve_equal_auto",
     "initial": "llmv2x.solvers.initial:solve_initial",
 }
 
@@ -99,6 +99,16 @@ _NLP = Option(
     "nlp_options", dict, {}, "raw options of the NLP backend of sub-problem II, e.g. {'tol': 1e-8}"
 )
 
+#: methods that decompose by RSU run on RSU chunks with these (llmv2x.solvers.chunks)
+_CHUNKS = (
+    Option("workers", int, 1, "solve RSU chunks on this many workers", minimum=1),
+    Option("executor", str, None, "where chunks run (default serial for 1 worker, else "
+           "process)", ("serial", "process", "dask")),
+    Option("chunk_vehicles", int, 20_000, "vehicles per RSU chunk", minimum=1),
+    Option("dask_scheduler", str, None, "address of a running Dask scheduler (default: a "
+           "local cluster)"),
+)  # fmt: skip
+
 #: method -> option name -> Option: every ``settings.options`` entry the method reads
 OPTIONS: dict[str, dict[str, Option]] = {
     name: {o.name: o for o in opts}
@@ -123,19 +133,12 @@ OPTIONS: dict[str, dict[str, Option]] = {
             Option("reductions", bool, True, "strong formulation: optimality-based reductions"),
             Option("minlp_options", dict, {}, "raw options of the MINLP backend"),
         ),
-        "exact": (
-            Option("workers", int, 1, "solve RSU chunks on this many workers", minimum=1),
-            Option("executor", str, None, "where chunks run (default serial for 1 worker, "
-                   "else process)", ("serial", "process", "dask")),
-            Option("chunk_vehicles", int, 20_000, "vehicles per RSU chunk", minimum=1),
-            Option("dask_scheduler", str, None, "address of a running Dask scheduler "
-                   "(default: a local cluster)"),
-        ),
+        "exact": _CHUNKS,
         "rlor": (_NLP,),
         "rrlo": (),
-        "local": (_NLP,),
-        "offload": (_NLP,),
-        "equal": (),
+        "local": (_NLP, *_CHUNKS),
+        "offload": (_NLP, *_CHUNKS),
+        "equal": _CHUNKS,
         "initial": (),
     }.items()
 }  # fmt: skip
