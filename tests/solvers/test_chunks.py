@@ -147,3 +147,38 @@ def test_radio_baselines_on_chunks_agree_to_their_tolerance(city, method):
     assert a.status == b.status == "feasible" and int(b.solvers["chunks"]) == 5
     np.testing.assert_array_equal(b.allocation.alpha, a.allocation.alpha)
     assert b.objective == pytest.approx(a.objective, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# through the command line
+# ---------------------------------------------------------------------------------------------
+
+
+def _cli_objective(*args) -> tuple[float, str]:
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmv2x.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return float(re.search(r"objective (\S+)", proc.stdout).group(1)), proc.stderr
+
+
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_solve_command_on_chunks_from_an_npz_file(city, tmp_path, executor):
+    if executor == "dask" and not HAVE_DASK:
+        pytest.skip("dask.distributed is not installed")
+    path = tmp_path / "city.npz"
+    city.save(path)
+    one, _ = _cli_objective("solve", path, "--method", "exact")
+    opts = ["--option", "workers=2", "--option", f"executor={executor}"]
+    got, stderr = _cli_objective("solve", path, "--method", "exact", *opts, "--option",
+                                 "chunk_vehicles=50")  # fmt: skip
+    assert got == pytest.approx(one, rel=1e-9)  # the summary prints 9 digits
+    assert stderr == ""  # no Dask or pool chatter without -v
