@@ -182,3 +182,20 @@ def test_solve_command_on_chunks_from_an_npz_file(city, tmp_path, executor):
                                  "chunk_vehicles=50")  # fmt: skip
     assert got == pytest.approx(one, rel=1e-9)  # the summary prints 9 digits
     assert stderr == ""  # no Dask or pool chatter without -v
+
+
+def test_solve_flags_workers_and_executor(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.json"
+    generate_instance(seed=2, vehicles=120, rsus=30, links=4).save(path)
+    cmd = [sys.executable, "-m", "llmv2x.cli", "solve", str(path), "--workers", "2"]
+    ok = subprocess.run([*cmd, "--method", "exact", "--executor", "process"],
+                        capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert ok.returncode == 0 and "executor=process x2" in ok.stdout
+    bad = subprocess.run([*cmd, "--method", "ao"], capture_output=True, text=True, timeout=300,
+                         check=False)  # fmt: skip
+    assert bad.returncode == 2
+    assert "unknown option 'workers' for method ao" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -100,6 +100,9 @@ def _settings(args: argparse.Namespace) -> Any:
         options["formulation"] = args.formulation
     if getattr(args, "recipe", None):
         options["recipe"] = args.recipe
+    for key in ("workers", "executor"):  # solve only: RSU chunks (llmv2x.solvers.chunks)
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
     return SolveSettings(
         omega_t=args.omega_t,
         objective=args.objective,

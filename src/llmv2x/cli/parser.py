@@ -302,6 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--method", default="ao", choices=list(METHODS), help="method to run (default ao; below)"
     )
     _settings_args(p_solve)
+    p_solve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="exact, equal, local, offload: solve RSU chunks on W workers (= --option workers=W)",
+    )
+    p_solve.add_argument(
+        "--executor",
+        choices=["serial", "process", "dask"],
+        default=None,
+        help="where the RSU chunks run (= --option executor=...; default process for W > 1)",
+    )
     p_solve.add_argument("-o", "--output", default=None, help="result JSON file to write")
     p_solve.set_defaults(func=c._cmd_solve)
 
