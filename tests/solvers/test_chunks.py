@@ -199,3 +199,26 @@ def test_solve_flags_workers_and_executor(tmp_path):
     assert bad.returncode == 2
     assert "unknown option 'workers' for method ao" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_dying_pool_worker_is_one_solve_error():
+    """A worker killed mid-chunk (here it exits) is a SolveError, not BrokenProcessPool."""
+    import os
+
+    from llmv2x.errors import SolveError
+
+    with pytest.raises(SolveError, match="worker process died"):
+        map_chunks(os._exit, [3], executor="process", workers=1)
+
+
+@pytest.mark.skipif(not HAVE_DASK, reason="dask.distributed is not installed")
+def test_a_dask_worker_dying_on_every_attempt_is_one_solve_error():
+    import os
+
+    import dask
+
+    from llmv2x.errors import SolveError
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with pytest.raises(SolveError, match="Dask worker died"):
+            map_chunks(os._exit, [3], executor="dask", workers=1)

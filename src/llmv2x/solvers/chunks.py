@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from llmv2x.errors import LlmV2xError
+from llmv2x.errors import LlmV2xError, SolveError
 from llmv2x.instances.schema import Instance
 from llmv2x.models.allocation import Allocation
 from llmv2x.results import Result, make_result
@@ -180,12 +180,17 @@ def _map_process(
     fn: ChunkFn, payloads: Sequence[dict], workers: int, *args: Any
 ) -> list[dict[str, Any]]:
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # spawn, as the sweeps do: the parent may hold threads that fork would copy
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(fn, p, *args) for p in payloads]
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except BrokenProcessPool as exc:  # killed by the OS (memory), a crash in C code
+            raise SolveError(f"a chunk's worker process died ({exc}); try fewer workers or "
+                             "a smaller chunk_vehicles") from None  # fmt: skip
 
 
 def _map_dask(
@@ -225,7 +230,13 @@ def _map_dask(
     try:
         data = client.scatter(list(payloads))
         futures = client.map(fn, data, *[[a] * len(data) for a in args], pure=False)
-        return client.gather(futures)
+        try:
+            return client.gather(futures)
+        except Exception as exc:  # KilledWorker: Dask gave up on a chunk whose worker died
+            if type(exc).__name__ != "KilledWorker":
+                raise
+            raise SolveError(f"a chunk's Dask worker died on every attempt ({exc}); try "
+                             "fewer workers or a smaller chunk_vehicles") from None  # fmt: skip
     finally:
         client.close()
         if cluster is not None:
