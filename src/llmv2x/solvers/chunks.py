@@ -196,37 +196,11 @@ def _map_process(
 def _map_dask(
     fn: ChunkFn, payloads: Sequence[dict], workers: int, scheduler: str | None, *args: Any
 ) -> list[dict[str, Any]]:
-    # importing distributed applies its own logging config (INFO); keep the level the
-    # caller (the command line's -q / -v) gave the "distributed" logger, if any
-    level = logging.getLogger("distributed").level
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise LlmV2xError("executor dask: dask.distributed is not installed") from None
-    if level != logging.NOTSET:
-        for name in [n for n in logging.root.manager.loggerDict if n.startswith("distributed")]:
-            logging.getLogger(name).setLevel(level)
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="30s")
-        except OSError as exc:
-            raise LlmV2xError(f"dask_scheduler: cannot reach {scheduler}: {exc}") from None
-    else:
-        import dask
+    from llmv2x.parallel import dask_client
 
-        # Dask's default MALLOC_TRIM_THRESHOLD_=65536 turns off glibc's adaptive mmap
-        # threshold: every NumPy temporary above 128 kB is then mmapped and unmapped, and a
-        # chunk's solve spent 5x its time in page faults (benchmarks/results/scale.md)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-        client = Client(cluster)
+    client, cluster = dask_client(
+        workers, scheduler, "dask_scheduler" if scheduler else "executor dask"
+    )
     try:
         data = client.scatter(list(payloads))
         futures = client.map(fn, data, *[[a] * len(data) for a in args], pure=False)

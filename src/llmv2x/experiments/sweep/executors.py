@@ -11,7 +11,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from llmv2x.errors import LlmV2xError
 from llmv2x.experiments.sweep.errors import MAX_ATTEMPTS
 from llmv2x.experiments.sweep.study import Task
 from llmv2x.experiments.sweep.table import Key
@@ -136,24 +135,11 @@ def run_dask(
     Dask retries a task whose worker died by itself; one it gives up on (``KilledWorker``)
     becomes a ``transient`` error row, solved again by the next run.
     """
-    from distributed import Client, LocalCluster
     from distributed import as_completed as dask_as_completed
 
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="30s")
-        except OSError as exc:
-            raise LlmV2xError(f"--dask-scheduler: cannot reach {scheduler}: {exc}") from None
-    else:
-        cluster = LocalCluster(
-            n_workers=n_workers or default_workers(),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
+    from llmv2x.parallel import dask_client
+
+    client, cluster = dask_client(n_workers or default_workers(), scheduler, "--dask-scheduler")
     try:
         futures = client.map(runner, list(tasks), pure=False)
         by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
