@@ -342,6 +342,44 @@ def split_rsu_frequencies(
     return FrequencySplit(f_rsu_hz=f, sigma=sigma)
 
 
+def split_groups(
+    instance: Instance,
+    settings: SolveSettings,
+    veh: np.ndarray,
+    group: np.ndarray,
+    alpha: np.ndarray,
+    fmax: np.ndarray,
+) -> np.ndarray:
+    """The split of ``split_rsu_frequencies`` for many alpha at once: item i is vehicle
+    ``veh[i]`` with layer count ``alpha[i]`` in group ``group[i]``, and each group is one RSU's
+    vehicles under one candidate alpha (budget ``fmax[g]``, the RSU parameters of the
+    items' vehicles). Returns the share of every item (Hz)."""
+    alpha = np.asarray(alpha, float)
+    veh = np.asarray(veh, int)
+    k = len(fmax)
+    w = (instance.layers - alpha) * instance.psi[veh]
+    active = w > 0.0
+    counts = np.bincount(group, minlength=k)
+    zero_counts = np.bincount(group[~active], minlength=k)
+    f = np.zeros(len(veh))
+    idx = np.flatnonzero(active)
+    if idx.size:
+        g = group[idx]
+        budget = fmax - zero_counts * F_RSU_FLOOR_HZ
+        hi = (budget - (counts - zero_counts - 1) * F_RSU_FLOOR_HZ)[g]
+        d1, d2 = rsu_cost_derivatives(instance, settings, w[idx], veh[idx])
+        sol = solve_separable(
+            d1, d2, np.full(idx.size, F_RSU_FLOOR_HZ), hi, g, budget, inequality=zero_counts > 0
+        )
+        f[idx] = sol.x
+    idle = np.flatnonzero(~active)
+    if idle.size:
+        used = np.bincount(group, weights=np.where(active, f, 0.0), minlength=k)
+        leftover = (fmax - used) / np.maximum(zero_counts, 1)
+        f[idle] = np.maximum(leftover[group[idle]], F_RSU_FLOOR_HZ)
+    return _fix_sums(f, group, fmax, counts > 0)
+
+
 def rsu_frequency_split(
     instance: Instance, settings: SolveSettings, alpha: np.ndarray
 ) -> np.ndarray:

@@ -8,10 +8,10 @@ Two strategies:
 * ``vertex`` (default) - uses what the problem's structure says about which alpha can be
   optimal: once frequencies are optimised, the compute part is concave in alpha (a minimum
   of functions affine in alpha), so along every coordinate its minimum over [1, Upsilon] is at
-  1 or Upsilon. Starting from the rounded point, a coordinate descent moves each alpha_n to
-  its better end and then tries swaps of one local and one offloading vehicle per RSU, until
-  no move improves. RSUs are independent given the association, so one vectorised
-  evaluation tries one move at every RSU at once.
+  1 or Upsilon. Starting from the rounded point, a descent moves one vehicle to its better
+  end, or swaps one local and one offloading vehicle, per RSU and step (the best such move
+  of the RSU), until no move improves. RSUs are independent given the association, and
+  every candidate move of every RSU is evaluated in one vectorised frequency split.
 """
 
 from __future__ import annotations
@@ -19,10 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 from llmv2x.instances.schema import Instance
+from llmv2x.models import physics
 from llmv2x.models.evaluator import rsu_layer_cost, vehicle_layer_cost
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.deadline import Deadline, no_deadline
-from llmv2x.solvers.frequencies import best_vehicle_frequency, rsu_frequency_split
+from llmv2x.solvers.frequencies import (
+    best_vehicle_frequency,
+    rsu_frequency_split,
+    split_groups,
+)
 
 
 def compute_cost_per_rsu(
@@ -37,74 +42,92 @@ def compute_cost_per_rsu(
     return np.bincount(instance.association, weights=per_vehicle, minlength=instance.n_rsus)
 
 
-def _try(instance, settings, alpha, cost, changes):
-    """Apply ``changes`` (dict n -> value, at most one group per RSU) where it lowers that RSU."""
-    cand = alpha.copy()
-    for n, v in changes.items():
-        cand[n] = v
-    new_cost = compute_cost_per_rsu(instance, settings, cand)
-    better = new_cost < cost * (1 - 1e-13) - 1e-300
-    moved = False
-    for n in changes:
-        m = int(instance.association[n])
-        if better[m]:
-            alpha[n] = cand[n]
-            moved = True
-    cost = np.where(better, new_cost, cost)
-    return alpha, cost, moved
+def _moves(alpha: np.ndarray, mem: np.ndarray, Y: float) -> np.ndarray:
+    """Candidate alphas of one RSU's vehicles ``mem``, one row each: the current alpha (row 0),
+    every vehicle moved to 1 or to Upsilon, every swap of a local and an offloading vehicle."""
+    a = alpha[mem]
+    k = len(mem)
+    rows = [a[None, :]]
+    for end in (1.0, Y):
+        move = np.flatnonzero(a != end)
+        if move.size:
+            c = np.repeat(a[None, :], move.size, axis=0)
+            c[np.arange(move.size), move] = end
+            rows.append(c)
+    loc, off = np.flatnonzero(a == Y), np.flatnonzero(a == 1.0)
+    if loc.size and off.size:
+        li, oi = np.repeat(loc, off.size), np.tile(off, loc.size)
+        c = np.repeat(a[None, :], li.size, axis=0)
+        c[np.arange(li.size), li] = 1.0
+        c[np.arange(li.size), oi] = Y
+        rows.append(c)
+    return np.concatenate(rows).reshape(-1, k)
 
 
 def vertex_descent(
     instance: Instance,
     settings: SolveSettings,
     alpha: np.ndarray,
-    max_passes: int = 50,
+    max_steps: int | None = None,
     deadline: Deadline | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Coordinate descent over alpha_n in {1, Upsilon}, then one-for-one swaps per RSU.
+    """Descent over alpha_n in {1, Upsilon}: at every step each RSU takes its best move (one
+    vehicle to 1 or to Upsilon, or a swap of a local and an offloading vehicle) if it lowers
+    the RSU's compute cost.
 
-    Returns the improved integer alpha and the number of passes. Every accepted move lowers
-    an RSU's compute cost, so the loop terminates. Once ``deadline`` passes, the descent
-    stops before its next move and returns the (integral) alpha it has.
+    The moves of every RSU still improving are evaluated in one batch (each candidate is a
+    group of ``llmv2x.solvers.frequencies.split_groups``), so a step costs one vectorised
+    frequency split. An RSU with no improving move is final (RSUs are independent given the
+    association). Returns the integer alpha and the number of steps; once ``deadline``
+    passes, it stops before the next step.
     """
     deadline = deadline or no_deadline()
     Y = float(instance.layers)
     alpha = np.clip(np.round(np.asarray(alpha, float)), 1, Y)
-    members = [m for m in instance.members if len(m)]
-    depth = max(len(m) for m in members)
-    cost = compute_cost_per_rsu(instance, settings, alpha)
-    passes = 0
-    while passes < max_passes and not deadline.expired():
-        passes += 1
-        moved_any = False
-        for end in (1.0, Y):
-            for k in range(depth):
-                if deadline.expired():
-                    return alpha, passes
-                changes = {int(m[k]): end for m in members if k < len(m) and alpha[m[k]] != end}
-                if changes:
-                    alpha, cost, moved = _try(instance, settings, alpha, cost, changes)
-                    moved_any |= moved
-        # swaps: a local vehicle (alpha = Upsilon) and an offloading one (alpha = 1) trade.
-        # Pairs are indexed by position in each RSU's local and offloading lists, so a pass
-        # costs (most locals) x (most offloaders) evaluations, not (vehicles per RSU)^2
-        local = [m[alpha[m] == Y] for m in members]
-        off = [m[alpha[m] == 1.0] for m in members]
-        for i in range(max((len(x) for x in local), default=0)):
-            for j in range(max((len(x) for x in off), default=0)):
-                if deadline.expired():
-                    return alpha, passes
-                changes: dict[int, float] = {}
-                for loc, ofl in zip(local, off, strict=True):
-                    if i < len(loc) and j < len(ofl) and alpha[loc[i]] == Y and alpha[ofl[j]] == 1:
-                        changes[int(loc[i])] = 1.0
-                        changes[int(ofl[j])] = Y
-                if changes:
-                    alpha, cost, moved = _try(instance, settings, alpha, cost, changes)
-                    moved_any |= moved
-        if not moved_any:
-            break
-    return alpha, passes
+    fv = best_vehicle_frequency(instance, settings)
+    vcost = vehicle_layer_cost(instance, settings.omega_t, fv)
+    r_kap, r_cores, r_fpc = (
+        instance.rsu_of("kappa"),
+        instance.rsu_of("gpu_cores"),
+        instance.rsu_of("flops_per_cycle"),
+    )
+    fmax_rsu = np.asarray(instance.rsu["f_max_hz"], float)
+    open_rsus = [m for m, mem in enumerate(instance.members) if len(mem)]
+    limit = max_steps if max_steps is not None else 2 * instance.n_vehicles + 10
+    steps = 0
+    while open_rsus and steps < limit and not deadline.expired():
+        steps += 1
+        cands = [_moves(alpha, instance.members[m], Y) for m in open_rsus]
+        sizes = np.array([c.shape[0] for c in cands])
+        veh = np.concatenate(
+            [
+                np.tile(instance.members[m], c.shape[0])
+                for m, c in zip(open_rsus, cands, strict=True)
+            ]
+        )
+        a = np.concatenate([c.reshape(-1) for c in cands])
+        lens = np.repeat(
+            np.array([len(instance.members[m]) for m in open_rsus]), sizes
+        )  # items per candidate
+        n_cand = int(sizes.sum())
+        group = np.repeat(np.arange(n_cand), lens)
+        cand_rsu = np.repeat(np.array(open_rsus), sizes)
+        f = split_groups(instance, settings, veh, group, a, fmax_rsu[cand_rsu])
+        item = a * vcost[veh] + (Y - a) * physics.layer_cost(
+            settings.omega_t, instance.psi[veh], f, r_kap[veh], r_cores[veh], r_fpc[veh]
+        )
+        cost = np.bincount(group, weights=item, minlength=n_cand)
+        still = []
+        start = 0
+        for m, c, size in zip(open_rsus, cands, sizes, strict=True):
+            block = cost[start : start + size]
+            start += size
+            j = int(np.argmin(block[1:])) + 1 if size > 1 else 0
+            if j and block[j] < block[0] * (1 - 1e-13) - 1e-300:
+                alpha[instance.members[m]] = c[j]
+                still.append(m)
+        open_rsus = still
+    return alpha, steps
 
 
 def round_alpha(
