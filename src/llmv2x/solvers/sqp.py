@@ -207,6 +207,12 @@ def kkt_residual(data: SubproblemIData, x: np.ndarray, grad: np.ndarray, y: np.n
     return float(np.max(np.abs(r)) / max(float(np.max(np.abs(grad))), 1e-300))
 
 
+def _quad(blocks: np.ndarray, u: np.ndarray, n: int) -> float:
+    """u' H u for the block-diagonal Hessian given by per-vehicle 3x3 ``blocks``."""
+    v = np.stack([u[:n], u[n : 2 * n], u[2 * n :]], axis=1)
+    return float(np.einsum("ni,nij,nj->", v, blocks, v))
+
+
 @dataclass
 class SQPResult:
     """Relaxed optimum of sub-problem I and how the SQP got there."""
@@ -280,7 +286,6 @@ def solve_sqp(
         qs = 1.0 / max(float(np.max(np.abs(gu))), 1e-300)
         blocks = clean_blocks(blocks * qs, QP_DROP_ABS)
         check_positive_definite(blocks)
-        H = data.assemble(blocks)
         gs = np.where(np.abs(gu * qs) < 1e-13, 0.0, gu * qs)
         out = None
         for _attempt in range(5):
@@ -289,7 +294,7 @@ def solve_sqp(
             # bounds within round-off of zero are zero (HiGHS: "excessively small bounds")
             lo = np.where(lo > -1e-13, 0.0, np.minimum(lo, 0.0))
             hi = np.where(hi < 1e-13, 0.0, np.maximum(hi, 0.0))
-            out = _scaled(session.solve(H, gs, lo, hi, deadline), qs)
+            out = _scaled(session.solve_blocks(blocks, gs, lo, hi, deadline), qs)
             if out.ok or deadline.expired():
                 break
             # a QP the backend could not solve (seen: HiGHS "Solve error" on a well-posed
@@ -300,7 +305,7 @@ def solve_sqp(
             status = "time_limit" if deadline.expired() else f"qp_{out.status}"
             break
         u = out.x
-        pred = -(gs @ u + 0.5 * u @ (H @ u)) / qs
+        pred = -(gs @ u + 0.5 * _quad(blocks, u, n)) / qs
         out = QPOutcome(out.status, u * span, out.y, out.z / span, out.message)
         d = out.x
         y_qp = multiplier_estimate(data, x, g, out.y)

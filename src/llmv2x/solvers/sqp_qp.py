@@ -79,11 +79,34 @@ class SeparableQP:
         self.qp_time_limit = None if self.qp_time_limit is None else float(self.qp_time_limit)
         self.groups = []
         self.sessions = []
+        #: per RSU: its vehicles, and the CSC pattern of its Hessian with the position in it
+        #: of every entry of those vehicles' 3x3 blocks (so no sparse slicing per iteration)
+        self.vehicles: list[np.ndarray] = []
+        self.patterns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for r in range(self.k):
             veh = np.flatnonzero(row == r)
             idx = np.concatenate([veh, n + veh, 2 * n + veh])
             self.groups.append(idx)
+            self.vehicles.append(veh)
+            self.patterns.append(_block_pattern(len(veh)))
             self.sessions.append(backend.qp_session(A[[r]][:, idx], np.zeros(1), options))
+
+    def solve_blocks(
+        self,
+        blocks: np.ndarray,
+        g: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        deadline: Deadline | None = None,
+    ) -> QPOutcome:
+        """``solve`` with the Hessian given as its per-vehicle 3x3 blocks (N x 3 x 3), each
+        RSU's matrix gathered from them directly."""
+        hessians = []
+        for veh, (order, indices, indptr) in zip(self.vehicles, self.patterns, strict=True):
+            data = blocks[veh].reshape(-1)[order]
+            m = 3 * len(veh)
+            hessians.append(sp.csc_matrix((data, indices, indptr), shape=(m, m)))
+        return self._solve_each(hessians, g, lo, hi, deadline)
 
     def solve(
         self,
@@ -99,6 +122,17 @@ class SeparableQP:
         the loop stops with status ``time_limit`` once ``deadline`` has passed.
         """
         H = sp.csr_matrix(H)
+        hessians = [H[idx][:, idx].tocsc() for idx in self.groups]
+        return self._solve_each(hessians, g, lo, hi, deadline)
+
+    def _solve_each(
+        self,
+        hessians: list[sp.csc_matrix],
+        g: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        deadline: Deadline | None,
+    ) -> QPOutcome:
         x, y, z = np.zeros(self.n), np.zeros(self.k), np.zeros(self.n)
         limited = deadline is not None and deadline.limited
         for r, (idx, sess) in enumerate(zip(self.groups, self.sessions, strict=True)):
@@ -107,11 +141,23 @@ class SeparableQP:
                     return QPOutcome("time_limit", x, y, z, "time limit of the solve reached")
                 if hasattr(sess, "set_time_limit"):
                     sess.set_time_limit(deadline.budget(self.qp_time_limit))
-            out = sess.solve(H[idx][:, idx].tocsc(), g[idx], lo[idx], hi[idx])
+            out = sess.solve(hessians[r], g[idx], lo[idx], hi[idx])
             if not out.ok:
                 return QPOutcome(out.status, x, y, z, f"QP of RSU row {r}: {out.message}")
             x[idx], y[r], z[idx] = out.x, out.y[0], out.z
         return QPOutcome("optimal", x, y, z, "")
+
+
+def _block_pattern(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSC pattern of the 3k x 3k Hessian of k vehicles in the order (alpha, f^V, f^R), each
+    vehicle's 3x3 block at rows/columns (i, k + i, 2k + i): (order, indices, indptr), where
+    ``blocks.reshape(-1)[order]`` are the CSC values."""
+    pos = np.stack([np.arange(k), k + np.arange(k), 2 * k + np.arange(k)], axis=1)
+    rows = np.repeat(pos, 3, axis=1).reshape(-1)
+    cols = np.tile(pos, (1, 3)).reshape(-1)
+    order = np.lexsort((rows, cols))  # column-major, rows sorted within a column
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=3 * k))])
+    return order, rows[order].astype(np.int32), indptr.astype(np.int32)
 
 
 #: Hessian entries below this (after scaling the QP) are dropped before the QP backend sees them

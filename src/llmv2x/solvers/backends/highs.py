@@ -140,6 +140,7 @@ class HighsQPSession:
         #: retry a failed QP scaled, then with a looser primal tolerance (see ``solve``)
         self._retry = bool(options.get("retry", True))
         self._scaled_cols: np.ndarray | None = None
+        self._lower_cache: tuple[np.ndarray, np.ndarray, Any] | None = None
         tol = h.getOptionValue("primal_feasibility_tolerance")
         # highspy returns (status, value) in some versions and the value in others
         self._primal_tol = float(tol[-1] if isinstance(tol, tuple) else tol)
@@ -177,6 +178,26 @@ class HighsQPSession:
                 )
         return out
 
+    def _lower(self, H: sp.csc_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, index, mask) of the lower triangle of the CSC matrix ``H`` (rows sorted in
+        each column): its entries are ``H.data[mask]``. The SQP passes the same pattern at
+        every iteration, so it is computed once per pattern."""
+        if not H.has_sorted_indices:
+            H.sort_indices()
+        cached = self._lower_cache
+        if (
+            cached is not None
+            and np.array_equal(cached[0], H.indptr)
+            and np.array_equal(cached[1], H.indices)
+        ):
+            return cached[2]
+        cols = np.repeat(np.arange(self.n), np.diff(H.indptr))
+        mask = H.indices >= cols
+        start = np.concatenate([[0], np.cumsum(np.bincount(cols[mask], minlength=self.n))])
+        out = (start.astype(np.int32), H.indices[mask].astype(np.int32), mask)
+        self._lower_cache = (H.indptr.copy(), H.indices.copy(), out)
+        return out
+
     def _set_scale(self, d: np.ndarray | None) -> None:
         """Columns of the row matrix multiplied by ``d`` (None: the matrix as given)."""
         if d is None and self._scaled_cols is None:
@@ -203,14 +224,13 @@ class HighsQPSession:
             g, lb, ub = g * d, lb / d, ub / d
         if loose:
             h.setOptionValue("primal_feasibility_tolerance", LOOSE_PRIMAL_TOL)
-        L = sp.tril(H).tocsc()
-        L.sort_indices()
+        start, index, mask = self._lower(H)
         hess = hs.HighsHessian()
         hess.dim_ = self.n
         hess.format_ = hs.HessianFormat.kTriangular
-        hess.start_ = L.indptr.astype(np.int32)
-        hess.index_ = L.indices.astype(np.int32)
-        hess.value_ = L.data.astype(float)
+        hess.start_ = start
+        hess.index_ = index
+        hess.value_ = H.data[mask].astype(float)
         h.passHessian(hess)
         h.changeColsCost(self.n, self._idx, g)
         h.changeColsBounds(self.n, self._idx, lb, ub)
