@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from llmv2x.solvers.qp import QPOutcome, optimality_error
 from llmv2x.solvers.registry import get_backend
+from llmv2x.solvers.sqp_qp import solve_unit_gradient
 
 
 def _qp():
@@ -59,3 +60,24 @@ def test_highs_session_recovers_from_a_solve_error():
     assert optimality_error(H, g, A, lb, ub, out) <= 1e-6
     assert np.all(out.x >= lb - 1e-9) and np.all(out.x <= ub + 1e-9)
     assert abs(float((A @ out.x)[0])) <= 1e-4
+
+
+def test_small_gradient_qp_is_solved_once_its_objective_is_scaled():
+    """A step QP whose gradient is ~1e-4 (the SQP's end on 10,000 vehicles): HiGHS hits its
+    iteration limit on it as given, and solves it once ``solve_unit_gradient`` scales it."""
+    raw = json.loads((Path(__file__).parent / "data" / "highs_small_gradient_qp.json").read_text())
+
+    def arr(xs):
+        return np.array([float.fromhex(x) for x in xs])
+
+    h, a = raw["H"], raw["A"]
+    H = sp.csc_matrix((arr(h["data"]), (h["row"], h["col"])), shape=(h["n"], h["n"]))
+    A = sp.csr_matrix((arr(a["data"]), (a["row"], a["col"])), shape=(a["m"], h["n"]))
+    g, lb, ub = arr(raw["g"]), arr(raw["lb"]), arr(raw["ub"])
+    backend = get_backend("highs", "qp")
+    plain = backend.qp_session(A, np.zeros(a["m"])).solve(H, g, lb, ub)
+    assert not plain.ok
+    out = solve_unit_gradient(backend.qp_session(A, np.zeros(a["m"])), H, g, lb, ub)
+    assert out.ok
+    assert optimality_error(H, g, A, lb, ub, out) <= 1e-6
+    np.testing.assert_allclose(A @ out.x, 0.0, atol=1e-9)
