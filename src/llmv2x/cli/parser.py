@@ -370,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_reproduce(sub, common)
     _add_sweep(sub, common)
+    from llmv2x.export.cli import add_parser as _add_export  # light: argparse only
+
+    _add_export(sub, common)
 
     p_solvers = sub.add_parser(
         "solvers", help="which backends are available here", parents=[common]
