@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmv2x.errors import LlmV2xError, ResultError
+from llmv2x.models.evaluator import METRIC_KEYS
 from llmv2x.results.parse import ARRAYS
 
 if TYPE_CHECKING:
@@ -35,15 +36,7 @@ RESULT_COLUMNS = (
     "lower_bound",
 )
 #: per-vehicle columns added when the instance is known; each sums to the metric of that name
-VEHICLE_METRICS = (
-    "compute_time_s",
-    "transmit_time_s",
-    "completion_time_s",
-    "vehicle_energy_j",
-    "transmit_energy_j",
-    "rsu_energy_j",
-    "energy_j",
-)
+VEHICLE_METRICS = METRIC_KEYS
 
 
 def vehicle_metrics(instance: Instance, result: Result) -> dict[str, np.ndarray]:

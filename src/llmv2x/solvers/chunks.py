@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from llmv2x.errors import LlmV2xError, SolveError
-from llmv2x.instances.schema import Instance
+from llmv2x.instances.schema import VEHICLE_FIELDS, Instance
 from llmv2x.models.allocation import Allocation
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
@@ -42,18 +42,6 @@ CHUNK_VEHICLES = 20_000
 #: Above this many vehicles ``exact`` is chunked even with one worker (bounds its memory).
 AUTO_CHUNK_VEHICLES = 100_000
 
-VEHICLE_KEYS = (
-    "x_m",
-    "y_m",
-    "tokens",
-    "gpu_cores",
-    "flops_per_cycle",
-    "f_min_hz",
-    "f_max_hz",
-    "kappa",
-    "p_min_w",
-    "p_max_w",
-)
 RSU_KEYS = ("x_m", "y_m", "gpu_cores", "flops_per_cycle", "f_max_hz", "kappa", "bandwidth_hz")
 ALLOCATION_KEYS = ("alpha", "p_w", "b_hz", "f_vehicle_hz", "f_rsu_hz")
 
@@ -107,7 +95,7 @@ def chunk_payload(instance: Instance, chunk: Chunk) -> dict[str, Any]:
             "activation_bits": instance.activation_bits_per_value,
         },
         "noise_psd_w_per_hz": float(instance.noise_psd_w_per_hz),
-        "vehicle": {k: np.asarray(v[k])[chunk.vehicles] for k in VEHICLE_KEYS},
+        "vehicle": {k: np.asarray(v[k])[chunk.vehicles] for k in VEHICLE_FIELDS},
         "rsu": {k: np.asarray(r[k])[chunk.rsus] for k in RSU_KEYS},
         "association": np.searchsorted(chunk.rsus, instance.association[chunk.vehicles]),
         "gain": np.asarray(instance.gain)[chunk.vehicles],
