@@ -26,6 +26,7 @@ from llmv2x.instances.schema import (
     RSU_FIELDS,
     VEHICLE_FIELDS,
     Instance,
+    header,
 )
 from llmv2x.instances.validate import COLUMNS, build
 
@@ -42,17 +43,7 @@ def is_binary_path(path: str | Path) -> bool:
 def to_arrays(inst: Instance) -> dict[str, np.ndarray]:
     """Every column of ``inst`` by its format 2 path, plus ``meta``."""
     meta = {
-        "format": FORMAT2,
-        "name": inst.name,
-        "seed": inst.seed,
-        "area_m": [float(inst.area_m[0]), float(inst.area_m[1])],
-        "llm": {
-            "layers": inst.layers,
-            "hidden_size": inst.hidden_size,
-            "batch_size": inst.batch_size,
-            "activation_bits": inst.activation_bits_per_value,
-        },
-        "noise_psd_w_per_hz": float(inst.noise_psd_w_per_hz),
+        **header(inst, FORMAT2),
     }
     out = {"meta": np.array(json.dumps(meta))}
     for k in VEHICLE_FIELDS:

@@ -21,6 +21,7 @@ from llmv2x.instances.schema import (
     RSU_FIELDS,
     VEHICLE_FIELDS,
     Instance,
+    header,
 )
 from llmv2x.instances.validate import DenseNaming, build, check_scalars
 
@@ -154,17 +155,7 @@ def to_dict1(inst: Instance) -> dict[str, Any]:
     rcols = [inst.rsu[k].tolist() for k in RSU_FIELDS]
     rsus = [dict(zip(RSU_FIELDS, vals, strict=True)) for vals in zip(*rcols, strict=True)]
     return {
-        "format": FORMAT,
-        "name": inst.name,
-        "seed": inst.seed,
-        "area_m": [float(inst.area_m[0]), float(inst.area_m[1])],
-        "llm": {
-            "layers": inst.layers,
-            "hidden_size": inst.hidden_size,
-            "batch_size": inst.batch_size,
-            "activation_bits": inst.activation_bits_per_value,
-        },
-        "noise_psd_w_per_hz": float(inst.noise_psd_w_per_hz),
+        **header(inst, FORMAT),
         "vehicles": vehicles,
         "rsus": rsus,
         "channel_gain": inst.channel_gain.tolist(),

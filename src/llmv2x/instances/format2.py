@@ -22,6 +22,7 @@ from llmv2x.instances.schema import (
     RSU_FIELDS,
     VEHICLE_FIELDS,
     Instance,
+    header,
 )
 from llmv2x.instances.validate import COLUMNS, build
 
@@ -126,17 +127,7 @@ def to_dict2(inst: Instance) -> dict[str, Any]:
     if inst.has_energy_budgets:
         vehicles["energy_budget_j"] = _nullable(inst.energy_budget_j)
     return {
-        "format": FORMAT2,
-        "name": inst.name,
-        "seed": inst.seed,
-        "area_m": [float(inst.area_m[0]), float(inst.area_m[1])],
-        "llm": {
-            "layers": inst.layers,
-            "hidden_size": inst.hidden_size,
-            "batch_size": inst.batch_size,
-            "activation_bits": inst.activation_bits_per_value,
-        },
-        "noise_psd_w_per_hz": float(inst.noise_psd_w_per_hz),
+        **header(inst, FORMAT2),
         "vehicles": vehicles,
         "rsus": {k: inst.rsu[k].tolist() for k in RSU_FIELDS},
         "links": {k: a.tolist() for k, a in zip(LINK_FIELDS, inst.links, strict=True)},

@@ -401,3 +401,20 @@ class Instance:
         from llmv2x.instances.format1 import from_dict1
 
         return from_dict1(data)
+
+
+def header(inst: Instance, fmt: str) -> dict[str, Any]:
+    """The scalar part every instance file starts with: format, name, seed, area, LLM, noise."""
+    return {
+        "format": fmt,
+        "name": inst.name,
+        "seed": inst.seed,
+        "area_m": [float(inst.area_m[0]), float(inst.area_m[1])],
+        "llm": {
+            "layers": inst.layers,
+            "hidden_size": inst.hidden_size,
+            "batch_size": inst.batch_size,
+            "activation_bits": inst.activation_bits_per_value,
+        },
+        "noise_psd_w_per_hz": float(inst.noise_psd_w_per_hz),
+    }
