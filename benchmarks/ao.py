@@ -300,7 +300,7 @@ def to_markdown(table: pd.DataFrame, summ: pd.DataFrame, command: str) -> str:
         "## Summary",
         "",
         f"Targets: median < {TARGET_N20_S:g} s for N = 20 (MindtPy's median in "
-        "minlp_vs_ao.md); large < {TARGET_LARGE_S:g} s.",
+        f"minlp_vs_ao.md); large < {TARGET_LARGE_S:g} s.",
         "",
         _markdown_table(summ),
     ]
