@@ -80,8 +80,12 @@ def test_scip_reads_our_optimum_and_its_bound_stays_below(
         assert run.primal_bound >= res.objective * (1 - RTOL), run
 
 
-def test_scip_proves_the_same_optimum_on_4_vehicles_strong(tmp_path, instances, optimum):
-    inst, res = instances["gen4x2"], optimum["gen4x2", "paper"]
+@pytest.mark.parametrize("seed", [1, 2])
+def test_scip_proves_the_same_optimum_on_4_vehicles_strong(tmp_path, seed):
+    """SCIP closes the gap on these in under a second (docs/export.md); the latency variant
+    takes it a minute or more, so it is measured there, not tested."""
+    inst = generate_instance(seed=seed, name=f"gen4x2-{seed}", vehicles=4, rsus=2)
+    res = solve_exact(inst, SolveSettings())
     info = export_p1(inst, tmp_path / "s.nl", SolveSettings(), "strong")
     run = scip_solve(info.path, 60.0)
     assert run.status == "optimal", run

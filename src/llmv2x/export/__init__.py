@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["EXTENSIONS", "ExportInfo", "export_p1", "resolve_start"]
+__all__ = ["EXTENSIONS", "ExportInfo", "export_format", "export_p1", "resolve_start"]
 
 
 def __getattr__(name: str) -> Any:

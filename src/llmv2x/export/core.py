@@ -3,9 +3,9 @@
 Steps: build P1 with the builder of the chosen formulation (the same map the method ``minlp``
 uses), write the start point into its variables (or clear every value when there is none),
 check that the start satisfies the model it goes into, write the file through Pyomo's writer
-with symbolic names, and write an index ``OUT.json`` beside it (settings, formulation, the
-objective's factor, the variable map with units, the variables the formulation fixes, the
-start's objective). Files appear whole or not at all.
+with symbolic names, and write an index ``OUT.nl.json`` / ``OUT.gms.json`` beside it
+(settings, formulation, the objective's factor, the variable map with units, the variables
+the formulation fixes, the start's objective). Files appear whole or not at all.
 
 The objective is not scaled: the builders declare variables in GHz, MHz, W and layers and
 use psi in GFLOP and activations in Mbit, but every cost term is written so that it gives
@@ -346,8 +346,7 @@ def _write_files(
     model: pyo.ConcreteModel, path: Path, file_format: str, index: dict[str, Any], start: bool
 ) -> tuple[Path, ...]:
     """Write into a temporary folder beside ``path``, then move every file into place."""
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".llmv2x-export-"))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".llmv2x-export-"))
     try:
         target = tmp / path.name
         if file_format == "nl":
