@@ -64,6 +64,7 @@ def optimality_error(
     lb: np.ndarray,
     ub: np.ndarray,
     out: QPOutcome,
+    At: sp.spmatrix | None = None,
 ) -> float:
     """Largest violation of the QP's optimality conditions by ``out``, relative to ``max |g|``.
 
@@ -71,10 +72,10 @@ def optimality_error(
     >= 0 at lb, <= 0 at ub), measured as || x - clip(x - (H x + g - A^T y), lb, ub) ||_inf
     at x clipped to its bounds: zero exactly at a solution (the rows A x = b are not
     checked). Used to catch a backend that reports "optimal" at a point that is not
-    (HiGHS's QP solver was seen to).
+    (HiGHS's QP solver was seen to). ``At``: A transposed, if the caller keeps it.
     """
     x = np.clip(np.asarray(out.x, float), lb, ub)
-    grad = H @ x + g - A.T @ out.y
+    grad = H @ x + g - (A.T if At is None else At) @ out.y
     proj = x - np.clip(x - grad, lb, ub)
     scale = max(float(np.max(np.abs(g), initial=0.0)), 1e-300)
     return float(np.max(np.abs(proj), initial=0.0) / scale)

@@ -59,11 +59,13 @@ def check_positive_definite(blocks: np.ndarray) -> None:
         raise SolveError("SQP: the QP Hessian is not positive definite") from None
 
 
-#: Vehicles per step QP: RSUs are packed into QPs of about this many vehicles (3 variables
+#: Vehicles per step QP: RSUs are packed into QPs of at most this many vehicles (3 variables
 #: each). HiGHS costs ~1 ms per call even for 12 variables, and its active-set solver slows
-#: down on large QPs; measured per 12-variable block: 1.3 ms alone, 0.47 ms five to a QP,
-#: 0.52 ms ten to a QP, 1.5 ms twenty-five to a QP.
-QP_CHUNK_VEHICLES = 20
+#: down on large QPs; measured per 12-variable block of a random QP: 1.3 ms alone, 0.47 ms
+#: five to a QP, 0.52 ms ten to a QP, 1.5 ms twenty-five to a QP. AO's warm time on the
+#: generated 200-vehicle instance (4 per RSU) with 10 / 20 / 40 / 60 / 80 / 120 here:
+#: 0.83 / 0.56 / 0.47-0.53 / 0.51 / 0.62 / 0.95 s.
+QP_CHUNK_VEHICLES = 40
 
 
 class SeparableQP:
@@ -123,13 +125,18 @@ class SeparableQP:
         deadline: Deadline | None = None,
     ) -> QPOutcome:
         """``solve`` with the Hessian given as its per-vehicle 3x3 blocks (N x 3 x 3), each
-        RSU's matrix gathered from them directly."""
-        hessians = []
-        for veh, (order, indices, indptr) in zip(self.vehicles, self.patterns, strict=True):
-            data = blocks[veh].reshape(-1)[order]
+        QP's matrix gathered from them directly, already scaled as ``solve_unit_gradient``
+        would scale it."""
+        hessians, scales = [], []
+        for idx, veh, (order, indices, indptr) in zip(
+            self.groups, self.vehicles, self.patterns, strict=True
+        ):
+            c = _unit_scale(g[idx])
+            data = blocks[veh].reshape(-1)[order] * c
             m = 3 * len(veh)
             hessians.append(sp.csc_matrix((data, indices, indptr), shape=(m, m)))
-        return self._solve_each(hessians, g, lo, hi, deadline)
+            scales.append(c)
+        return self._solve_each(hessians, g, lo, hi, deadline, scales)
 
     def solve(
         self,
@@ -155,7 +162,9 @@ class SeparableQP:
         lo: np.ndarray,
         hi: np.ndarray,
         deadline: Deadline | None,
+        scales: list[float] | None = None,
     ) -> QPOutcome:
+        """Every QP in turn (``scales``: the Hessians are already multiplied by these)."""
         x, y, z = np.zeros(self.n), np.zeros(self.k), np.zeros(self.n)
         limited = deadline is not None and deadline.limited
         for r, (idx, sess) in enumerate(zip(self.groups, self.sessions, strict=True)):
@@ -164,7 +173,12 @@ class SeparableQP:
                     return QPOutcome("time_limit", x, y, z, "time limit of the solve reached")
                 if hasattr(sess, "set_time_limit"):
                     sess.set_time_limit(deadline.budget(self.qp_time_limit))
-            out = solve_unit_gradient(sess, hessians[r], g[idx], lo[idx], hi[idx])
+            if scales is None:
+                out = solve_unit_gradient(sess, hessians[r], g[idx], lo[idx], hi[idx])
+            else:
+                c = scales[r]
+                out = sess.solve(hessians[r], g[idx] * c, lo[idx], hi[idx])
+                out = QPOutcome(out.status, out.x, out.y / c, out.z / c, out.message)
             rows = self.rows[r]
             if not out.ok:
                 return QPOutcome(
@@ -183,10 +197,15 @@ def solve_unit_gradient(
     tolerances then stalled such a QP (iteration limit) or ended it in "Solve error" (seen
     on a 10,000-vehicle instance). The step does not change; the multipliers are scaled back.
     """
-    gmax = float(np.max(np.abs(g), initial=0.0))
-    c = 1.0 / gmax if gmax > 0 else 1.0
+    c = _unit_scale(g)
     out = session.solve(H * c, g * c, lo, hi)
     return QPOutcome(out.status, out.x, out.y / c, out.z / c, out.message)
+
+
+def _unit_scale(g: np.ndarray) -> float:
+    """1 / max |g| (1 for a zero gradient)."""
+    gmax = float(np.max(np.abs(g), initial=0.0))
+    return 1.0 / gmax if gmax > 0 else 1.0
 
 
 def _block_pattern(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

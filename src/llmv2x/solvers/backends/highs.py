@@ -13,9 +13,9 @@ from 4e-3 to 3e4 after the eigenvalue modification) ended in the QP iteration li
 the scaled retry solves in tens of iterations, or in "Solve error" (a primal infeasibility of
 5e-6 found after HiGHS claimed optimality; 2.3e-5 on a well-conditioned 30-variable QP of a
 10,000-vehicle instance), which the loose retry accepts when the answer passes the
-optimality check; the SQP's ``restore`` removes such a drift of the row. Scaling is not the first try: on well-scaled QPs HiGHS
-was seen to stop early in scaled variables (a zero step where the step to a bound was
-optimal).
+optimality check; the SQP's ``restore`` removes such a drift of the row. Scaling is not the
+first try: on well-scaled QPs HiGHS was seen to stop early in scaled variables (a zero step
+where the step to a bound was optimal).
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ class HighsQPSession:
         self._h = h
         self._idx = np.arange(self.n, dtype=np.int32)
         self._A = A
+        self._At = sp.csr_matrix(A.T)
         self._A_rows = A.indices.astype(np.int32)
         self._A_cols = np.repeat(np.arange(self.n, dtype=np.int32), np.diff(A.indptr))
         #: retry a failed QP scaled, then with a looser primal tolerance (see ``solve``)
@@ -171,7 +172,7 @@ class HighsQPSession:
             if out.status == "time_limit":
                 return out
             if out.ok:
-                err = optimality_error(H, g, self._A, lb, ub, out)
+                err = optimality_error(H, g, self._A, lb, ub, out, self._At)
                 if err <= QP_CHECK_TOL:
                     return out
                 out = QPOutcome(
