@@ -308,3 +308,19 @@ def test_default_start_is_the_feasible_initial_point(small_instance, settings):
 def test_objectives_are_minimised(small_instance, settings):
     for name, m in _all_models(small_instance, settings).items():
         assert m.objective.sense == pyo.minimize, name
+
+
+def test_writing_a_point_leaves_fixed_variables_alone():
+    """set_model_values overwrote a fixed f_vehicle_ghz (0.30 -> 1.3 GHz): it changed the model."""
+    from llmv2x.instances import generate_instance
+    from llmv2x.models.p1 import build_p1, set_model_values
+    from llmv2x.solvers.methods import get_method
+
+    inst = generate_instance(seed=1, vehicles=4, rsus=2)
+    st = SolveSettings()
+    res = get_method("exact")(inst, st)
+    m = build_p1(inst, st)
+    m.f_vehicle_ghz[0].fix(0.3017)
+    set_model_values(inst, m, res.allocation)
+    assert m.f_vehicle_ghz[0].value == 0.3017
+    assert m.f_vehicle_ghz[1].value == pytest.approx(res.allocation.f_vehicle_hz[1] / 1e9)

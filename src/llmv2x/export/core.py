@@ -31,7 +31,7 @@ from pyomo.core.expr.visitor import identify_variables
 from llmv2x.errors import SettingsError
 from llmv2x.export.start import StartPoint, resolve_start
 from llmv2x.instances.schema import Instance
-from llmv2x.models.p1 import set_model_values
+from llmv2x.models.p1 import model_values, set_model_values
 from llmv2x.settings import SolveSettings
 
 #: Suffix of the output file -> Pyomo writer name.
@@ -195,27 +195,27 @@ def _write_start(
     """Write ``point`` into ``model``; refuse it if it moves a fixed variable or breaks a row.
 
     The ``strong`` model gets the point lifted (epigraph variables on their envelopes).
-    Writing P1's values also writes the variables the strong formulation fixes, so their
-    fixed values are compared with the start's and put back.
+    A start whose value differs from a variable the formulation fixes is refused before
+    anything is written.
     """
+    moved = [
+        f"{v.name} = {value:.9g} (fixed at {fixed[v.name]:.9g})"
+        for v, value in model_values(instance, model, point.allocation)
+        if v.ctype is pyo.Var
+        and v.fixed
+        and not math.isclose(value, fixed[v.name], rel_tol=1e-9, abs_tol=1e-12)
+    ]
+    if moved:
+        raise SettingsError(
+            f"--start: the point has {moved[0]}, outside the {formulation} formulation's "
+            "reductions (docs/minlp.md): use --formulation plain or --start exact"
+        )
     if formulation == "strong":
         from llmv2x.models.p1_strong import lift
 
         lift(instance, settings, model, point.allocation)
     else:
         set_model_values(instance, model, point.allocation)
-    moved = []
-    for v in _vars(model):
-        if v.fixed:
-            was = fixed[v.name]
-            if not math.isclose(float(v.value), was, rel_tol=1e-9, abs_tol=1e-12):
-                moved.append(f"{v.name} = {float(v.value):.9g} (fixed at {was:.9g})")
-            v.set_value(was, skip_validation=True)
-    if moved:
-        raise SettingsError(
-            f"--start: the point has {moved[0]}, outside the {formulation} formulation's "
-            "reductions (docs/minlp.md): use --formulation plain or --start exact"
-        )
     name, excess = worst_violation(model)
     if excess > START_RTOL:
         raise SettingsError(

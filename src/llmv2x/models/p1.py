@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
 
@@ -64,17 +67,28 @@ def allocation_from_model(instance: Instance, m: pyo.ConcreteModel) -> Allocatio
     )
 
 
-def set_model_values(instance: Instance, m: pyo.ConcreteModel, alloc: Allocation) -> None:
-    """Write an allocation into a model's variables (or mutable Params) in scaled units."""
+def model_values(
+    instance: Instance, m: pyo.ConcreteModel, alloc: Allocation
+) -> Iterator[tuple[Any, float]]:
+    """(component, value in the model's scaled units) for each of P1's variables at ``alloc``."""
     for n in range(instance.n_vehicles):
-        for comp, value in (
-            (m.alpha[n], alloc.alpha[n]),
-            (m.p_w[n], alloc.p_w[n]),
-            (m.b_mhz[n], alloc.b_hz[n] / HZ_PER_MHZ),
-            (m.f_vehicle_ghz[n], alloc.f_vehicle_hz[n] / HZ_PER_GHZ),
-            (m.f_rsu_ghz[n, int(instance.association[n])], alloc.f_rsu_hz[n] / HZ_PER_GHZ),
-        ):
-            if comp.ctype is pyo.Var:
-                comp.set_value(float(value), skip_validation=True)
-            else:
-                comp.set_value(float(value))
+        yield m.alpha[n], float(alloc.alpha[n])
+        yield m.p_w[n], float(alloc.p_w[n])
+        yield m.b_mhz[n], float(alloc.b_hz[n] / HZ_PER_MHZ)
+        yield m.f_vehicle_ghz[n], float(alloc.f_vehicle_hz[n] / HZ_PER_GHZ)
+        yield (
+            m.f_rsu_ghz[n, int(instance.association[n])],
+            float(alloc.f_rsu_hz[n] / HZ_PER_GHZ),
+        )
+
+
+def set_model_values(instance: Instance, m: pyo.ConcreteModel, alloc: Allocation) -> None:
+    """Write an allocation into a model's variables (or mutable Params) in scaled units.
+
+    A fixed variable keeps its fixed value: it is part of the model, not of the point.
+    """
+    for comp, value in model_values(instance, m, alloc):
+        if comp.ctype is not pyo.Var:
+            comp.set_value(value)
+        elif not comp.fixed:
+            comp.set_value(value, skip_validation=True)
