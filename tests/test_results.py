@@ -1,4 +1,4 @@
-"""The Result object and the ``llmv2x-result/1`` format: round trip, verification, refusals."""
+"""The Result object and the ``llmv2x-result/2`` format: round trip, verification, refusals."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_json_round_trip(result, tmp_path):
 def test_to_dict_follows_the_spec_layout(result):
     d = result.to_dict()
     assert tuple(d) == FIELDS
-    assert d["format"] == "llmv2x-result/1"
+    assert d["format"] == "llmv2x-result/2"
     assert d["alpha"] == [1, 5, 9, 32, 16, 2]
     assert all(isinstance(a, int) for a in d["alpha"])
     assert d["solvers"] == {"qp": "highs 1.0"} and d["iterations"] == 3
@@ -298,4 +298,4 @@ def test_every_public_name_is_importable_from_the_package():
         "load_table",
     ):
         assert name in results.__all__ and hasattr(results, name), name
-    assert TopLevelResult is results.Result and results.FORMAT == "llmv2x-result/1"
+    assert TopLevelResult is results.Result and results.FORMAT == "llmv2x-result/2"

@@ -29,6 +29,12 @@ class Objective(str, enum.Enum):
             ) from None
 
 
+#: ``budgets`` setting: (10c) and (10e) as equalities (P1) or inequalities.
+BUDGETS = ("equality", "inequality")
+#: ``association`` setting: the instance's association, or a decision of the solve.
+ASSOCIATIONS = ("fixed", "decision")
+
+
 def _is_real(value: Any) -> bool:
     """A real number that is not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -48,6 +54,10 @@ class SolveSettings:
     tol : relative tolerance of the outer loops (AO, fractional programming).
     gap : relative optimality gap asked of a MINLP backend.
     verbose : let backends print their logs.
+    budgets : ``equality`` (P1) or ``inequality`` for (10c) and (10e)
+        (docs/formulation.md#problem-variants).
+    association : ``fixed`` (the instance's) or ``decision`` (each vehicle picks an RSU
+        among its links).
     options : method-specific options: ``llmv2x.solvers.methods.OPTIONS`` lists what each
         method reads; ``llmv2x.solve`` refuses any other (docs/algorithms.md).
     """
@@ -63,6 +73,8 @@ class SolveSettings:
     gap: float = 1e-6
     verbose: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    budgets: str = "equality"
+    association: str = "fixed"
 
     def __post_init__(self) -> None:
         w = self.omega_t
@@ -91,6 +103,10 @@ class SolveSettings:
                 raise SettingsError(f"{name}: {value!r} is not a positive number")
         if not isinstance(self.verbose, bool):
             raise SettingsError(f"verbose: {self.verbose!r} is not true or false")
+        for name, choices in (("budgets", BUDGETS), ("association", ASSOCIATIONS)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
+                raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
         if not isinstance(self.options, Mapping):
             raise SettingsError(f"options: {self.options!r} is not a mapping of name to value")
         bad = [k for k in self.options if not isinstance(k, str)]

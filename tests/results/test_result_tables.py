@@ -47,7 +47,9 @@ def test_to_frame_has_one_row_per_vehicle_and_the_result_columns(results):
     frame = res.to_frame()
     assert list(frame.columns) == BASIC + PER_RESULT
     assert list(frame["vehicle"]) == list(range(6))
-    assert frame["rsu"].isna().all()  # the association is the instance's
+    assert list(frame["rsu"]) == list(res.allocation.association)  # recorded in the result
+    bare = res.allocation.replace(association=None)
+    assert dataclasses.replace(res, allocation=bare).to_frame()["rsu"].isna().all()
     assert frame["alpha"].dtype == np.int64
     for k in ARRAYS:
         assert np.array_equal(frame[k].to_numpy(float), getattr(res.allocation, k))

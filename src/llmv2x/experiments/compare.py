@@ -63,7 +63,7 @@ def compare(
     """
     from llmv2x.models.evaluator import evaluate
 
-    check_instance(instance)
+    check_instance(instance, settings)
     rows = []
     best: float | None = None
     for method, backend, st in _runs(settings, minlp_backends):

@@ -1,7 +1,9 @@
 """The independent NumPy evaluator: objective (10) or its latency variant, metrics, feasibility.
 
 Every solution a method returns passes through ``evaluate`` before it is reported.
-It uses only ``llmv2x.models.physics``, the same formulas as the Pyomo builders.
+It uses only ``llmv2x.models.physics``, the same formulas as the Pyomo builders, and checks
+the point against its ``Problem`` (docs/formulation.md#problem-variants): budgets as
+equalities or inequalities, the association, deadlines and energy budgets.
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ from llmv2x.instances.schema import Instance
 from llmv2x.models import physics
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ, FEAS_TOL
+from llmv2x.models.variants import (
+    association_ok,
+    bad_association,
+    budget_sums,
+    link_gains,
+    per_vehicle_excess,
+)
+from llmv2x.problem import VARIANT_TOL, Problem
 from llmv2x.settings import SolveSettings
 
 METRIC_KEYS = (
@@ -51,10 +61,29 @@ class CostTerms:
         return self.compute + self.communication
 
 
-def rates(instance: Instance, p_w: np.ndarray, b_hz: np.ndarray) -> np.ndarray:
-    """Uplink rate of every vehicle to its RSU, eq. (3), bit/s."""
+def _gain(instance: Instance, association: np.ndarray | None) -> np.ndarray:
+    """g_n on the link each vehicle uses: the instance's own when ``association`` is None."""
+    return instance.gain if association is None else link_gains(instance, association)[0]
+
+
+def _rsu_of(instance: Instance, key: str, association: np.ndarray | None) -> np.ndarray:
+    """An RSU field per vehicle at the RSU it uses (the instance's when None)."""
+    return instance.rsu_of(key) if association is None else instance.rsu[key][association]
+
+
+def rates(
+    instance: Instance,
+    p_w: np.ndarray,
+    b_hz: np.ndarray,
+    association: np.ndarray | None = None,
+) -> np.ndarray:
+    """Uplink rate of every vehicle to its RSU, eq. (3), bit/s, on the link of
+    ``association`` (None: the instance's association)."""
     return physics.uplink_rate(
-        np.asarray(b_hz, float), np.asarray(p_w, float), instance.gain, instance.noise_psd_w_per_hz
+        np.asarray(b_hz, float),
+        np.asarray(p_w, float),
+        _gain(instance, association),
+        instance.noise_psd_w_per_hz,
     )
 
 
@@ -66,24 +95,35 @@ def vehicle_layer_cost(instance: Instance, omega_t: float, f_hz: np.ndarray) -> 
     )
 
 
-def rsu_layer_cost(instance: Instance, omega_t: float, f_hz: np.ndarray) -> np.ndarray:
+def rsu_layer_cost(
+    instance: Instance, omega_t: float, f_hz: np.ndarray, association: np.ndarray | None = None
+) -> np.ndarray:
     """omega_t T_nm^cmp + omega_e E_nm^cmp for each vehicle at its RSU, eqs. (7)-(8)."""
     return physics.layer_cost(
         omega_t,
         instance.psi,
         f_hz,
-        instance.rsu_of("kappa"),
-        instance.rsu_of("gpu_cores"),
-        instance.rsu_of("flops_per_cycle"),
+        _rsu_of(instance, "kappa", association),
+        _rsu_of(instance, "gpu_cores", association),
+        _rsu_of(instance, "flops_per_cycle", association),
     )
 
 
 def comm_cost(
-    instance: Instance, omega_t: float, latency: bool, p_w: np.ndarray, b_hz: np.ndarray
+    instance: Instance,
+    omega_t: float,
+    latency: bool,
+    p_w: np.ndarray,
+    b_hz: np.ndarray,
+    association: np.ndarray | None = None,
 ) -> np.ndarray:
     """Communication cost of every vehicle (eq. (5)'s omega_e E^com, + omega_t T^com if latency)."""
     return physics.transmit_cost(
-        omega_t, np.asarray(p_w, float), instance.bits, rates(instance, p_w, b_hz), latency
+        omega_t,
+        np.asarray(p_w, float),
+        instance.bits,
+        rates(instance, p_w, b_hz, association),
+        latency,
     )
 
 
@@ -91,10 +131,11 @@ def cost_terms(instance: Instance, alloc: Allocation, settings: SolveSettings) -
     """The terms of objective (10) (eqs. (5) and (9)) at ``alloc``."""
     w = settings.omega_t
     a = alloc.alpha
+    assoc = alloc.association
     return CostTerms(
         vehicle=a * vehicle_layer_cost(instance, w, alloc.f_vehicle_hz),
-        rsu=(instance.layers - a) * rsu_layer_cost(instance, w, alloc.f_rsu_hz),
-        comm=comm_cost(instance, w, settings.latency, alloc.p_w, alloc.b_hz),
+        rsu=(instance.layers - a) * rsu_layer_cost(instance, w, alloc.f_rsu_hz, assoc),
+        comm=comm_cost(instance, w, settings.latency, alloc.p_w, alloc.b_hz, assoc),
     )
 
 
@@ -109,19 +150,23 @@ def vehicle_metrics(instance: Instance, alloc: Allocation) -> dict[str, np.ndarr
     compute time alpha T^cmp + (Upsilon - alpha) T_nm^cmp (eqs. (1), (7)), transmit time
     and energy (4), vehicle energy alpha E^cmp (2), RSU energy (Upsilon - alpha) E_nm^cmp
     (8); completion and total energy are their sums. A zero rate gives an infinite time.
+    The RSU of each vehicle is the allocation's association (None: the instance's).
     """
     v = instance.vehicle
     a = alloc.alpha
+    assoc = alloc.association
     psi = instance.psi
     t_v = physics.compute_time(psi, alloc.f_vehicle_hz, v["gpu_cores"], v["flops_per_cycle"])
     e_v = physics.compute_energy(
         psi, alloc.f_vehicle_hz, v["kappa"], v["gpu_cores"], v["flops_per_cycle"]
     )
-    cores_r, fpc_r = instance.rsu_of("gpu_cores"), instance.rsu_of("flops_per_cycle")
+    cores_r = _rsu_of(instance, "gpu_cores", assoc)
+    fpc_r = _rsu_of(instance, "flops_per_cycle", assoc)
     t_r = physics.compute_time(psi, alloc.f_rsu_hz, cores_r, fpc_r)
-    e_r = physics.compute_energy(psi, alloc.f_rsu_hz, instance.rsu_of("kappa"), cores_r, fpc_r)
+    kappa_r = _rsu_of(instance, "kappa", assoc)
+    e_r = physics.compute_energy(psi, alloc.f_rsu_hz, kappa_r, cores_r, fpc_r)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = rates(instance, alloc.p_w, alloc.b_hz)
+        r = rates(instance, alloc.p_w, alloc.b_hz, assoc)
         t_c = physics.transmit_time(instance.bits, r)
         e_c = physics.transmit_energy(alloc.p_w, instance.bits, r)
     off = instance.layers - a
@@ -165,13 +210,18 @@ def _above(x: np.ndarray, hi: np.ndarray) -> float:
     return float(np.max(np.maximum(0.0, x - hi) / np.maximum(np.abs(hi), 1e-300), initial=0.0))
 
 
-def violations(instance: Instance, alloc: Allocation) -> dict[str, float]:
-    """Largest relative violation of each constraint of P1, (10a)-(10e) and the floors.
+DEFAULT_KEYS = ("10a", "10b", "10c", "10d", "10e", "floors", "finite")
 
-    Keys: ``10a`` (alpha integral in [1, Upsilon]), ``10b`` (p bounds), ``10c`` (per-RSU
-    bandwidth sum), ``10d`` (vehicle frequency bounds), ``10e`` (per-RSU frequency sum),
-    ``floors`` (b_n >= 1 kHz, f_nm >= 1 MHz), ``finite`` (1 if any value is not finite).
+
+def check(
+    instance: Instance, alloc: Allocation, problem: Problem | None = None
+) -> tuple[dict[str, float], dict[str, str]]:
+    """``violations`` with, for the per-vehicle keys, where the largest one is.
+
+    Returns ``(violations, where)``; ``where`` maps ``deadline``, ``energy_budget`` and
+    ``association`` to a name like ``deadline[3]`` (vehicle 3).
     """
+    problem = problem or Problem()
     v = instance.vehicle
     arrays = (alloc.alpha, alloc.p_w, alloc.b_hz, alloc.f_vehicle_hz, alloc.f_rsu_hz)
     n = instance.n_vehicles
@@ -195,20 +245,71 @@ def violations(instance: Instance, alloc: Allocation) -> dict[str, float]:
         ),
         "finite": finite,
     }
-    # per-RSU sums in one pass (linear in N; a loop over RSUs took seconds at M = 250,000)
-    served = instance.served_rsus
-    assoc, m_count = instance.association, instance.n_rsus
-    bw, fm = instance.rsu["bandwidth_hz"][served], instance.rsu["f_max_hz"][served]
-    b_sum = np.bincount(assoc, weights=alloc.b_hz, minlength=m_count)[served]
-    f_sum = np.bincount(assoc, weights=alloc.f_rsu_hz, minlength=m_count)[served]
-    out["10c"] = float(np.max(np.abs(b_sum - bw) / bw, initial=0.0))
-    out["10e"] = float(np.max(np.abs(f_sum - fm) / fm, initial=0.0))
-    return {k: out[k] for k in ("10a", "10b", "10c", "10d", "10e", "floors", "finite")}
+    where: dict[str, str] = {}
+    assoc_ok = association_ok(instance, alloc, problem)
+    if assoc_ok is False:
+        out["association"] = 1.0
+        bad = bad_association(instance, alloc, problem)
+        where["association"] = f"association[{bad}]"
+        out["10c"] = out["10e"] = float("inf")  # the sums are not defined
+    else:
+        # per-RSU sums in one pass (linear in N; a loop over RSUs took seconds at M = 250,000)
+        assoc = instance.association if alloc.association is None else alloc.association
+        out["10c"], out["10e"] = budget_sums(instance, alloc, problem, assoc)
+        if assoc_ok is not None:
+            out["association"] = 0.0
+    keys = [*DEFAULT_KEYS, *(["association"] if "association" in out else [])]
+    if problem.deadlines or problem.energy_budgets:
+        per = None
+        if assoc_ok is not False:
+            with np.errstate(all="ignore"):
+                per = vehicle_metrics(instance, alloc)
+        for flag, key, limit, value in (
+            (problem.deadlines, "deadline", instance.deadline_s, ("completion_time_s",)),
+            (
+                problem.energy_budgets,
+                "energy_budget",
+                instance.energy_budget_j,
+                ("vehicle_energy_j", "transmit_energy_j"),
+            ),
+        ):
+            if not flag:
+                continue
+            keys.append(key)
+            if per is None:
+                out[key], where[key] = float("inf"), key
+                continue
+            total = per[value[0]] if len(value) == 1 else per[value[0]] + per[value[1]]
+            out[key], i = per_vehicle_excess(total, limit)
+            where[key] = f"{key}[{i}]"
+    return {k: out[k] for k in keys}, where
+
+
+def violations(
+    instance: Instance, alloc: Allocation, problem: Problem | None = None
+) -> dict[str, float]:
+    """Largest relative violation of each constraint of P1, (10a)-(10e) and the floors.
+
+    Keys: ``10a`` (alpha integral in [1, Upsilon]), ``10b`` (p bounds), ``10c`` (per-RSU
+    bandwidth sum), ``10d`` (vehicle frequency bounds), ``10e`` (per-RSU frequency sum),
+    ``floors`` (b_n >= 1 kHz, f_nm >= 1 MHz), ``finite`` (1 if any value is not finite).
+    Under a ``problem`` (default P1): (10c) and (10e) as inequalities when its budgets are,
+    over the vehicles each RSU serves under the point's association; ``association`` (1 if
+    a vehicle uses an RSU it may not: not one of its links under ``decision``, not the
+    instance's under ``fixed``; present under ``decision`` or when the point carries another
+    association); ``deadline`` and ``energy_budget`` (largest relative excess over
+    ``deadline_s`` and ``energy_budget_j``) when the problem has them.
+    """
+    return check(instance, alloc, problem)[0]
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What the evaluator says about an allocation."""
+    """What the evaluator says about an allocation.
+
+    ``worst`` names the constraint furthest beyond its tolerance when the point is
+    infeasible, with the vehicle for the per-vehicle ones (``deadline[3]``); else "".
+    """
 
     feasible: bool
     objective: float
@@ -217,27 +318,46 @@ class Evaluation:
     violations: dict[str, float] = field(default_factory=dict)
     compute_part: float = float("nan")
     communication_part: float = float("nan")
+    worst: str = ""
+
+
+def _tolerance(key: str, tol: float) -> float:
+    """Deadlines and energy budgets hold to 1e-6 relative, everything else to ``tol``."""
+    return max(tol, VARIANT_TOL) if key in ("deadline", "energy_budget") else tol
 
 
 def evaluate(
-    instance: Instance, alloc: Allocation, settings: SolveSettings, tol: float = FEAS_TOL
+    instance: Instance,
+    alloc: Allocation,
+    settings: SolveSettings,
+    tol: float = FEAS_TOL,
+    problem: Problem | None = None,
 ) -> Evaluation:
-    """Check feasibility of ``alloc`` for P1 and compute objective (10) and the metrics.
+    """Check feasibility of ``alloc`` and compute objective (10) and the metrics.
 
-    Feasible means every bound and per-RSU sum holds within ``tol`` relative (1e-9,
-    docs/formulation.md) and every alpha_n is an integer.
+    The problem is ``problem``, or ``Problem.of(instance, settings)``. Feasible means every
+    bound and per-RSU sum holds within ``tol`` relative (1e-9, docs/formulation.md), every
+    alpha_n is an integer, the association is allowed, and deadlines and energy budgets
+    hold within 1e-6 relative.
     """
-    viol = violations(instance, alloc)
+    problem = problem or Problem.of(instance, settings)
+    viol, where = check(instance, alloc, problem)
     worst = max(viol.values())
-    if viol["finite"]:
-        return Evaluation(False, float("nan"), float("inf"), {}, viol)
+    beyond = {k: x for k, x in viol.items() if not x <= _tolerance(k, tol)}
+    name = max(beyond, key=beyond.get) if beyond else ""
+    if viol.get("association"):  # the sums are not defined without a valid association
+        name = "association"
+    name = where.get(name, name)
+    if viol["finite"] or viol.get("association"):
+        return Evaluation(False, float("nan"), float("inf"), {}, viol, worst=name)
     terms = cost_terms(instance, alloc, settings)
     return Evaluation(
-        feasible=worst <= tol,
+        feasible=not beyond,
         objective=terms.total,
         max_violation=worst,
         metrics=metrics(instance, alloc),
         violations=viol,
         compute_part=terms.compute,
         communication_part=terms.communication,
+        worst=name,
     )

@@ -11,6 +11,7 @@ import numpy as np
 from llmv2x.errors import ResultError
 from llmv2x.instances.schema import Instance
 from llmv2x.models.evaluator import evaluate
+from llmv2x.problem import Problem
 from llmv2x.results.result import Result
 from llmv2x.settings import SolveSettings
 
@@ -69,12 +70,14 @@ def can_prove_optimality(result: Result) -> bool:
 def audit(instance: Instance, result: Result) -> Audit:
     """Recompute ``result``'s point on ``instance`` and list every claim it disproves.
 
-    The objective and metrics are recomputed under the result's own ``omega_t`` and
-    objective variant. Disproved claims (one readable string each): the instance name, the
-    point's feasibility, the recorded objective and each metric (relative ``CLAIM_RTOL``),
-    a ``lower_bound`` above the recorded or the recomputed objective, status ``optimal``
-    from a method that cannot prove it, a point under status ``error``/``infeasible``, and a
-    non-finite recomputed objective. A result without a point is reported as such.
+    The objective and metrics are recomputed under the result's own ``omega_t``, objective
+    variant and ``problem`` (a format 1 result: P1); a problem whose deadlines or energy
+    budgets disagree with the instance's is a disproved claim. Disproved claims (one
+    readable string each): the instance name, the point's feasibility, the recorded
+    objective and each metric (relative ``CLAIM_RTOL``), a ``lower_bound`` above the
+    recorded or the recomputed objective, status ``optimal`` from a method that cannot prove
+    it, a point under status ``error``/``infeasible``, and a non-finite recomputed objective.
+    A result without a point is reported as such.
 
     Raises
     ------
@@ -108,13 +111,28 @@ def audit(instance: Instance, result: Result) -> Audit:
         )
     if result.status in ("error", "infeasible"):
         problems.append(f"status: {result.status} yet the result carries a point")
-    settings = SolveSettings(omega_t=result.omega_t, objective=result.objective_variant)
+    pr = result.problem
+    settings = SolveSettings(
+        omega_t=result.omega_t,
+        objective=result.objective_variant,
+        budgets=pr.budgets,
+        association=pr.association,
+    )
+    own = Problem.of(instance, settings)
+    for name, what in (("deadlines", "deadline_s"), ("energy_budgets", "energy_budget_j")):
+        if getattr(own, name) != getattr(pr, name):
+            has = "has" if getattr(own, name) else "has no"
+            problems.append(
+                f"problem.{name}: recorded {str(getattr(pr, name)).lower()}, the instance "
+                f"{has} {what}"
+            )
     with np.errstate(all="ignore"):  # a non-finite value is a problem below, not a warning
-        ev = evaluate(instance, alloc, settings)
+        ev = evaluate(instance, alloc, settings, problem=pr)
     finite = math.isfinite(ev.objective)
     if not ev.feasible:
-        worst = max(ev.violations, key=ev.violations.get)
-        problems.append(f"infeasible point: ({worst}) violated by {ev.max_violation:.3g}")
+        worst = ev.worst or max(ev.violations, key=ev.violations.get)
+        amount = ev.violations.get(worst.split("[")[0], ev.max_violation)
+        problems.append(f"infeasible point: ({worst}) violated by {amount:.3g}")
     if not finite:
         problems.append(f"objective: the recomputed objective is {ev.objective}, not finite")
     elif result.objective is None:

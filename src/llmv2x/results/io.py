@@ -26,6 +26,8 @@ from llmv2x.results.parse import ARRAYS
 BINARY_SUFFIX = ".npz"
 #: the ``.npz`` entry holding every field that is not a per-vehicle array, as JSON text
 META = "meta"
+#: the optional integer array of format 2
+ASSOCIATION = "association"
 
 
 def is_binary_path(path: str | Path) -> bool:
@@ -55,6 +57,10 @@ def json_text(d: dict[str, Any], what: str) -> str:
     for key, value in d.items():
         if key in ARRAYS:
             body = dumps_strict(_plain_list(value, key == "alpha"), what, indent=None)
+        elif key == "problem":
+            body = dumps_strict(value, what, indent=None)
+        elif key == "association" and value is not None:
+            body = dumps_strict(np.asarray(value, np.int64).tolist(), what, indent=None)
         else:
             body = dumps_strict(value, what, indent=1).replace("\n", "\n ")
         lines.append(f" {json.dumps(key)}: {body}")
@@ -80,6 +86,8 @@ def write_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, A
 
 def _stored(key: str, a: np.ndarray) -> np.ndarray:
     """alpha as int64 when every entry is an integer (it always is in a verified result)."""
+    if key == "association":
+        return np.asarray(a, np.int64)
     a = np.asarray(a, np.float64)
     if key == "alpha" and np.all(a == np.round(a)) and np.all(np.abs(a) < 2.0**53):
         return a.astype(np.int64)  # NaN fails a == round(a): written as float, refused there
@@ -108,12 +116,14 @@ def read_npz(path: str | Path) -> dict[str, Any]:
         raise ResultError(f"{path}: a single .npy array, not a result .npz archive")
     with archive:
         names = set(archive.files)
-        for name in sorted(names - {*ARRAYS, META}):
+        for name in sorted(names - {*ARRAYS, ASSOCIATION, META}):
             raise ResultError(f"{name}: unknown entry in result file {path}")
         for name in (*ARRAYS, META):
             if name not in names:
                 raise ResultError(f"{name}: missing array in result file {path}")
         d: dict[str, Any] = {name: _entry(archive, name, path) for name in ARRAYS}
+        if ASSOCIATION in names:  # format 2 (format 1 has none)
+            d[ASSOCIATION] = _entry(archive, ASSOCIATION, path)
         meta = _entry(archive, META, path)
     if meta.dtype.kind != "U" or meta.ndim != 0:
         raise ResultError(f"{META}: expected one string of JSON in result file {path}")

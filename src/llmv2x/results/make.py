@@ -10,6 +10,7 @@ from llmv2x.errors import SolveError
 from llmv2x.instances.schema import Instance
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.evaluator import evaluate
+from llmv2x.problem import Problem
 from llmv2x.results.result import Result
 from llmv2x.settings import SolveSettings
 
@@ -37,17 +38,21 @@ def make_result(
     An allocation that fails the evaluator is not reported as a solution: the result gets
     status ``error`` and no point, and the message says why. Only ``optimal`` may carry a
     lower bound equal to the objective; a bound above the objective is refused.
+    The point is checked against ``Problem.of(instance, settings)``, which the result
+    records with the point's association (the instance's when the allocation has none).
     """
+    problem = Problem.of(instance, settings)
     objective_value = None
     metric_values: dict[str, float] = {}
     if alloc is not None:
         with np.errstate(all="ignore"):  # a non-finite value is reported below, not warned
-            ev = evaluate(instance, alloc, settings)
+            ev = evaluate(instance, alloc, settings, problem=problem)
         if not ev.feasible:
-            worst = max(ev.violations, key=ev.violations.get)
+            worst = ev.worst or max(ev.violations, key=ev.violations.get)
+            amount = ev.violations.get(worst.split("[")[0], ev.max_violation)
             message = (
                 f"{message}; " if message else ""
-            ) + f"evaluator refused the point: ({worst}) violated by {ev.max_violation:.3g}"
+            ) + f"evaluator refused the point: ({worst}) violated by {amount:.3g}"
             status, alloc = "error", None
         elif not _all_finite(ev.objective, ev.metrics):
             message = (
@@ -57,6 +62,8 @@ def make_result(
         else:
             objective_value = ev.objective
             metric_values = ev.metrics
+            if alloc.association is None:
+                alloc = alloc.replace(association=instance.association)
     if alloc is None and status in ("optimal", "converged", "feasible"):
         status = "error"
     if lower_bound is not None and objective_value is not None:
@@ -80,4 +87,5 @@ def make_result(
         solvers=dict(solvers or {}),
         iterations=int(iterations),
         message=message,
+        problem=problem,
     )

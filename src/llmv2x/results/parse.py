@@ -16,25 +16,32 @@ import numpy as np
 
 from llmv2x.errors import ResultError
 
-FORMAT = "llmv2x-result/1"
+FORMAT = "llmv2x-result/2"
+#: the first format, still read: no ``problem`` (P1) and no ``association`` (the instance's)
+FORMAT_1 = "llmv2x-result/1"
 STATUSES = ("optimal", "converged", "feasible", "time_limit", "infeasible", "error")
 #: the per-vehicle arrays, in file order
 ARRAYS = ("alpha", "p_w", "b_hz", "f_vehicle_hz", "f_rsu_hz")
+#: the fields of format 2, in file order
 FIELDS = (
     "format",
     "instance",
     "method",
     "objective_variant",
     "omega_t",
+    "problem",
     "status",
     "objective",
     "lower_bound",
     *ARRAYS,
+    "association",
     "metrics",
     "solve_time_s",
     "solvers",
     "iterations",
 )
+#: the fields of format 1
+FIELDS_1 = tuple(k for k in FIELDS if k not in ("problem", "association"))
 
 
 def show(v: Any, limit: int = 40) -> str:
@@ -112,22 +119,53 @@ def vector(v: Any, where: str) -> np.ndarray:
     return a
 
 
+def int_vector(v: Any, where: str, n: int) -> np.ndarray:
+    """The ``association`` array: ``n`` non-negative integers (a list or a NumPy array)."""
+    if isinstance(v, np.ndarray) and v.dtype.kind in "iu":
+        a = v.astype(np.int64, copy=False)
+        if a.ndim != 1:
+            raise ResultError(f"{where}: expected a 1-d array of integers, got shape {a.shape}")
+    else:
+        if isinstance(v, list) and not set(map(type, v)) <= {int}:
+            i = next(i for i, x in enumerate(v) if type(x) is not int)
+            raise ResultError(f"{where}[{i}]: expected an RSU index, got {show(v[i])}")
+        if not isinstance(v, list):
+            raise ResultError(f"{where}: expected a list of RSU indices, got {type(v).__name__}")
+        try:
+            a = np.array(v, dtype=np.int64)
+        except OverflowError:
+            raise ResultError(f"{where}: an RSU index is too large") from None
+    if len(a) != n:
+        raise ResultError(f"{where}: {len(a)} entries, alpha has {n}")
+    bad = np.flatnonzero(a < 0)
+    if bad.size:
+        raise ResultError(f"{where}[{int(bad[0])}]: {int(a[bad[0]])} is not an RSU index")
+    return a
+
+
 def check_fields(d: Any) -> dict[str, Any]:
     """The checked fields of a result dictionary: arrays as float64, numbers as floats.
 
     Raises ResultError (one line naming the field) on anything docs/result-format.md does
-    not allow.
+    not allow. Format 1 is read as P1 (``problem`` default) on the instance's association;
+    ``association`` is returned among the arrays (None: the instance's).
     """
+    from llmv2x.problem import Problem
+
     if not isinstance(d, dict):
         raise ResultError("result: expected a JSON object")
-    for k in FIELDS:
+    fields = FIELDS_1 if d.get("format") == FORMAT_1 else FIELDS
+    for k in fields:
         if k not in d:
             raise ResultError(f"{k}: missing field")
     for k in d:
-        if k not in FIELDS:
+        if k not in fields:
             raise ResultError(f"{k}: unknown field")
-    if d["format"] != FORMAT:
-        raise ResultError(f"format: expected {FORMAT!r}, got {_repr(d['format'])}")
+    if d["format"] not in (FORMAT, FORMAT_1):
+        raise ResultError(
+            f"format: expected {FORMAT!r} (or {FORMAT_1!r}), got {_repr(d['format'])}"
+        )
+    problem = Problem() if "problem" not in d else Problem.from_dict(d["problem"], ResultError)
     for k in ("instance", "method", "objective_variant"):
         if not isinstance(d[k], str):
             raise ResultError(f"{k}: expected a string, got {type(d[k]).__name__}")
@@ -141,6 +179,11 @@ def check_fields(d: Any) -> dict[str, Any]:
                 f"{k}: {len(arrays[k])} entries, alpha has {n} "
                 f"({', '.join(ARRAYS)}: lists of equal length)"
             )
+    association = d.get("association")
+    if association is not None:
+        association = int_vector(association, "association", n) if n else None
+    if arrays is not None and n:
+        arrays["association"] = association
     for k in ("metrics", "solvers"):
         if d[k] is not None and not isinstance(d[k], dict):
             raise ResultError(f"{k}: expected an object, got {type(d[k]).__name__}")
@@ -157,4 +200,5 @@ def check_fields(d: Any) -> dict[str, Any]:
         "solve_time_s": number(d["solve_time_s"], "solve_time_s"),
         "solvers": {str(k): str(v) for k, v in (d["solvers"] or {}).items()},
         "iterations": int(number(d["iterations"], "iterations", integer=True)),
+        "problem": problem,
     }

@@ -1,4 +1,4 @@
-"""The ``Result`` of a solve and its file forms (``llmv2x-result/1``, docs/result-format.md)."""
+"""The ``Result`` of a solve and its file forms (``llmv2x-result/2``, docs/result-format.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from llmv2x.errors import ResultError
 from llmv2x.jsonio import loads_strict, write_atomic
 from llmv2x.models.allocation import Allocation
+from llmv2x.problem import Problem
 from llmv2x.results import io
 from llmv2x.results.parse import ARRAYS, FORMAT, STATUSES, check_fields
 
@@ -22,9 +23,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, eq=False)
 class Result:
-    """One solve's answer; fields mirror ``llmv2x-result/1`` one to one.
+    """One solve's answer; fields mirror ``llmv2x-result/2`` one to one.
 
     Build one with ``make_result``, which verifies the point with the evaluator.
+    ``problem`` is the variant solved (docs/formulation.md#problem-variants); the file's
+    ``association`` is ``allocation.association`` (None: the instance's, written ``null``).
     ``allocation`` is None only for a failed solve (status ``error``/``infeasible``/
     ``time_limit`` without an incumbent).
     """
@@ -42,6 +45,7 @@ class Result:
     solvers: dict[str, str] = field(default_factory=dict)
     iterations: int = 0
     message: str = ""
+    problem: Problem = field(default_factory=Problem)
     #: iteration histories (pandas DataFrames) of the method; not part of the result file
     trace: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -76,6 +80,7 @@ class Result:
             "method": self.method,
             "objective_variant": self.objective_variant,
             "omega_t": self.omega_t,
+            "problem": self.problem.to_dict(),
             "status": self.status,
             "objective": self.objective,
             "lower_bound": self.lower_bound,
@@ -85,13 +90,19 @@ class Result:
             "iterations": self.iterations,
         }
 
+    def _association(self) -> np.ndarray | None:
+        """The association array of the file (empty without a point; None: the instance's)."""
+        if self.allocation is None:
+            return np.zeros(0, np.int64)
+        return self.allocation.association
+
     def _fields(self) -> dict[str, Any]:
         """The result dictionary with the arrays as NumPy arrays, in file order."""
         meta = self._meta()
         order = list(meta)
         at = order.index("lower_bound") + 1
-        keys = order[:at] + list(ARRAYS) + order[at:]
-        d = {**meta, **self._arrays()}
+        keys = order[:at] + [*ARRAYS, "association"] + order[at:]
+        d = {**meta, **self._arrays(), "association": self._association()}
         return {k: d[k] for k in keys}
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +110,8 @@ class Result:
         d = self._fields()
         for k in ARRAYS:
             d[k] = io._plain_list(d[k], k == "alpha")
+        if d["association"] is not None:
+            d["association"] = d["association"].tolist()
         return d
 
     def to_json(self) -> str:
@@ -108,7 +121,13 @@ class Result:
     def save(self, path: str | Path) -> None:
         """Write the result file atomically: ``.npz`` as the binary container, else JSON."""
         if io.is_binary_path(path):
-            io.write_npz(path, self._arrays(), self._meta())
+            arrays, meta = self._arrays(), self._meta()
+            assoc = self._association()
+            if assoc is None:
+                meta["association"] = None
+            else:
+                arrays["association"] = assoc
+            io.write_npz(path, arrays, meta)
         else:
             write_atomic(path, self.to_json() + "\n")
 
@@ -141,7 +160,7 @@ class Result:
         The arrays may be lists or NumPy arrays; they are checked with NumPy, and a refusal
         names the first bad index (``p_w[3]: ...``).
         """
-        f = check_fields(d)
+        f = check_fields(d)  # format 1 or 2; format 1 reads as P1 on the instance's association
         arrays = f.pop("arrays")
         alloc = None if arrays is None else Allocation(**arrays)
         return cls(allocation=alloc, **f)

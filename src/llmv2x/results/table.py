@@ -71,7 +71,12 @@ def result_frame(result: Result, instance: Instance | None = None) -> pd.DataFra
     n = result.n_vehicles
     alloc = result.allocation
     cols: dict[str, Any] = {"vehicle": np.arange(n, dtype=np.int64)}
-    if instance is not None:
+    own = None if alloc is None else alloc.association
+    if own is not None:
+        if instance is not None:
+            _check_instance(instance, result)
+        cols["rsu"] = np.asarray(own, np.int64)
+    elif instance is not None:
         _check_instance(instance, result)
         cols["rsu"] = np.asarray(instance.association, np.int64)[:n]
     else:

@@ -192,15 +192,26 @@ def get_method(name: str) -> Method:
     return getattr(importlib.import_module(mod), func)
 
 
-def check_instance(instance: Instance) -> None:
-    """Refuse an instance with data no method reads yet, so nothing silently ignores it.
+def check_instance(instance: Instance, settings: SolveSettings | None = None) -> None:
+    """Refuse a problem variant no method solves yet, so nothing silently ignores it.
 
     Per-vehicle deadlines (``deadline_s``) and energy budgets (``energy_budget_j``) are
-    parsed and validated (docs/data-format.md), but no method models them yet.
+    parsed and validated (docs/data-format.md), and the settings ``budgets`` and
+    ``association`` are checked by the evaluator (docs/formulation.md#problem-variants), but
+    no method models any variant yet: every Problem but P1 is refused with one line naming
+    the first variant.
     """
+    from llmv2x.problem import Problem
+    from llmv2x.settings import SolveSettings
+
+    problem = Problem.of(instance, settings or SolveSettings())
     for has, what in (
-        (instance.has_deadlines, "deadlines (deadline_s)"),
-        (instance.has_energy_budgets, "energy budgets (energy_budget_j)"),
+        (problem.deadlines, "deadlines (deadline_s)"),
+        (problem.energy_budgets, "energy budgets (energy_budget_j)"),
     ):
         if has:
             raise SettingsError(f"instance has per-vehicle {what}; no method supports them yet")
+    for name, default in (("budgets", "equality"), ("association", "fixed")):
+        value = getattr(problem, name)
+        if value != default:
+            raise SettingsError(f"no method supports {name}={value} yet")
