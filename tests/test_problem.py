@@ -4,6 +4,9 @@ refusal of every variant no method solves yet (docs/formulation.md#problem-varia
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -106,3 +109,40 @@ def test_every_method_refuses_deadlines_and_energy_budgets(small_instance):
         assert str(info.value) == f"instance has per-vehicle {what}; no method supports them yet"
     check_instance(small_instance, SolveSettings())  # P1 passes
     check_instance(small_instance)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "llmv2x", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_cli_solve_takes_budgets_and_association():
+    for flag, value in (("--budgets", "inequality"), ("--association", "decision")):
+        run = _cli("solve", "paper-seed0", "--method", "local", flag, value)
+        assert run.returncode != 0
+        assert run.stderr.strip().splitlines() == [
+            f"llmv2x: error: no method supports {flag[2:]}={value} yet"
+        ]
+    bad = _cli("solve", "paper-seed0", "--budgets", "loose")
+    assert bad.returncode == 2 and "--budgets" in bad.stderr
+
+
+def test_cli_evaluate_recomputes_under_the_results_own_problem(small_instance, tmp_path):
+    from llmv2x.results import make_result
+    from llmv2x.solvers.initial import initial_allocation
+
+    s = SolveSettings(budgets="inequality")
+    a = initial_allocation(small_instance, s)
+    res = make_result(small_instance, s, "initial", a.replace(b_hz=a.b_hz / 2), "feasible", 0.0)
+    assert res.ok and res.problem.budgets == "inequality"
+    small_instance.save(tmp_path / "i.json")
+    res.save(tmp_path / "r.json")
+    ok = _cli("evaluate", str(tmp_path / "i.json"), str(tmp_path / "r.json"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    # the same point recorded as P1 breaks (10c)
+    d = json.loads((tmp_path / "r.json").read_text())
+    d["problem"]["budgets"] = "equality"
+    (tmp_path / "p1.json").write_text(json.dumps(d))
+    bad = _cli("evaluate", str(tmp_path / "i.json"), str(tmp_path / "p1.json"))
+    assert bad.returncode == 1 and "(10c) violated by 0.5" in bad.stdout

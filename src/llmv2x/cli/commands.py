@@ -20,16 +20,32 @@ from llmv2x.errors import LlmV2xError
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from llmv2x.instances.generate import generate_instance, scenario_fields
+    from llmv2x.instances.generate import (
+        binding_at_reference,
+        generate_instance,
+        scenario_fields,
+    )
 
     check_output_file(args.output)
     overrides = {name: getattr(args, name) for name, _, _ in scenario_fields()}
+    tight = {
+        "deadline_tightness": getattr(args, "deadline_tightness", None),
+        "energy_tightness": getattr(args, "energy_tightness", None),
+    }
     try:
-        inst = generate_instance(seed=args.seed, name=args.name, **overrides)
+        inst = generate_instance(seed=args.seed, name=args.name, **tight, **overrides)
     except ValueError as exc:
         raise LlmV2xError(f"generate: {exc}") from None
     inst.save(args.output)
     print(f"wrote {args.output}: {inst.n_vehicles} vehicles, {inst.n_rsus} RSUs")
+    if inst.has_deadlines or inst.has_energy_budgets:
+        deadlines, energy = binding_at_reference(inst)
+        parts = []
+        if inst.has_deadlines:
+            parts.append(f"{deadlines} of {inst.n_vehicles} deadlines")
+        if inst.has_energy_budgets:
+            parts.append(f"{energy} of {inst.n_vehicles} energy budgets")
+        print(f"binding at the reference allocation: {', '.join(parts)}")
     return 0
 
 
@@ -106,6 +122,8 @@ def _settings(args: argparse.Namespace) -> Any:
     return SolveSettings(
         omega_t=args.omega_t,
         objective=args.objective,
+        budgets=args.budgets,
+        association=args.association,
         time_limit=args.time_limit,
         qp_backend=args.qp_backend,
         nlp_backend=args.nlp_backend,

@@ -111,6 +111,15 @@ def _add_instance(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the scenario draw (default 0)")
     p.add_argument("--name", default=None, help="instance name (default paper-seed{seed})")
+    for what, symbol, unit in (("deadline", "D", "T_n"), ("energy", "E", "E_n^V")):
+        p.add_argument(
+            f"--{what}-tightness",
+            type=float,
+            default=None,
+            metavar=f"TAU_{symbol}",
+            help=f"draw per-vehicle {what} limits TAU_{symbol} * {unit}(R) at the reference "
+            "allocation R (>= 1: feasible; default none; docs/data-format.md)",
+        )
     p.add_argument(
         "-o", "--output", required=True, help="instance file to write (.npz: binary, else JSON)"
     )
@@ -162,6 +171,19 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
         default="paper",
         choices=("paper", "latency"),
         help="paper: eq. (10); latency: adds omega_t T^com per vehicle (default paper)",
+    )
+    p.add_argument(
+        "--budgets",
+        default="equality",
+        choices=("equality", "inequality"),
+        help="(10c) and (10e) as equalities (the paper, default) or inequalities",
+    )
+    p.add_argument(
+        "--association",
+        default="fixed",
+        choices=("fixed", "decision"),
+        help="the instance's RSU association (default) or one picked by the solve among "
+        "each vehicle's links",
     )
     p.add_argument(
         "--time-limit",

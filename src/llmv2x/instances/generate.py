@@ -14,11 +14,14 @@ Two draws of the channel, one random stream each (the draw order is part of the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmv2x.instances.schema import FORMAT, Instance
+from llmv2x.instances.schema import FORMAT, RANGES, Instance
+
+if TYPE_CHECKING:
+    from llmv2x.models.allocation import Allocation
 
 NOISE_DBM_PER_HZ = -134.0
 #: Largest N * M drawn the dense way (every pair's shadowing). 4,000,000 pairs is 32 MB per
@@ -89,7 +92,13 @@ def path_loss_db(distance_m: np.ndarray, min_distance_m: float = 10.0) -> np.nda
 
 
 def generate_instance(
-    seed: int = 0, name: str | None = None, params: ScenarioParams | None = None, **overrides: Any
+    seed: int = 0,
+    name: str | None = None,
+    params: ScenarioParams | None = None,
+    *,
+    deadline_tightness: float | None = None,
+    energy_tightness: float | None = None,
+    **overrides: Any,
 ) -> Instance:
     """Draw one instance of the default scenario (docs/choices.md section 11).
 
@@ -106,7 +115,21 @@ def generate_instance(
     seed : seed of ``numpy.random.default_rng``.
     name : instance name; default ``paper-seed{seed}``.
     params : scenario parameters; keyword ``overrides`` replace single fields of it.
+    deadline_tightness, energy_tightness : tau_D, tau_E > 0: per-vehicle deadlines
+        tau_D T_n(R) and energy budgets tau_E E_n^V(R) at the reference allocation R
+        (``reference_allocation``; tau >= 1 keeps R feasible); None (default): none, and
+        the instance is exactly the one drawn without them.
     """
+    inst = _draw(seed, name, params, overrides)
+    if deadline_tightness is None and energy_tightness is None:
+        return inst
+    return with_reference_limits(inst, deadline_tightness, energy_tightness)
+
+
+def _draw(
+    seed: int, name: str | None, params: ScenarioParams | None, overrides: dict[str, Any]
+) -> Instance:
+    """The scenario draw of ``generate_instance`` (no deadlines or energy budgets)."""
     p = replace(params or ScenarioParams(), **overrides)
     if p.links < 0:
         raise ValueError(f"links: {p.links} must be 0 (automatic) or a positive count")
@@ -278,3 +301,87 @@ def builtin_instance(name: str) -> Instance:
 def is_builtin(name: str) -> bool:
     """True if ``name`` is a built-in instance name."""
     return name in BUILTIN
+
+
+def reference_allocation(instance: Instance) -> Allocation:
+    """The reference allocation R of the generator (docs/data-format.md).
+
+    Each RSU splits its bandwidth and frequency equally among the vehicles it serves,
+    p = p_max, f_n = f_max, and alpha_n minimises vehicle n's completion time under R
+    (ties to the smaller alpha): the completion time is linear in alpha, so alpha_n is
+    Upsilon when a layer is faster on the vehicle than on its RSU share, else 1.
+    """
+    from llmv2x.models import physics
+    from llmv2x.models.allocation import Allocation
+
+    v, assoc = instance.vehicle, instance.association
+    count = np.bincount(assoc, minlength=instance.n_rsus)[assoc]
+    f_rsu = instance.rsu["f_max_hz"][assoc] / count
+    t_vehicle = physics.compute_time(
+        instance.psi, v["f_max_hz"], v["gpu_cores"], v["flops_per_cycle"]
+    )
+    t_rsu = physics.compute_time(
+        instance.psi, f_rsu, instance.rsu_of("gpu_cores"), instance.rsu_of("flops_per_cycle")
+    )
+    alpha = np.where(t_vehicle < t_rsu, float(instance.layers), 1.0)
+    return Allocation(
+        alpha=alpha,
+        p_w=v["p_max_w"],
+        b_hz=instance.rsu["bandwidth_hz"][assoc] / count,
+        f_vehicle_hz=v["f_max_hz"],
+        f_rsu_hz=f_rsu,
+        association=assoc,
+    )
+
+
+def reference_limits(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """T_n(R) and E_n^V(R) = alpha_n E_n^cmp + E_n^com at the reference allocation R."""
+    from llmv2x.models.evaluator import vehicle_metrics
+
+    per = vehicle_metrics(instance, reference_allocation(instance))
+    return per["completion_time_s"], per["vehicle_energy_j"] + per["transmit_energy_j"]
+
+
+def with_reference_limits(
+    instance: Instance, deadline_tightness: float | None, energy_tightness: float | None
+) -> Instance:
+    """``instance`` with deadlines tau_D T_n(R) and/or energy budgets tau_E E_n^V(R).
+
+    Raises ValueError for a tightness that is not a positive number, or a limit outside
+    the instance file's range (docs/data-format.md).
+    """
+    time_r, energy_r = reference_limits(instance)
+    out: dict[str, np.ndarray] = {}
+    for key, tau, base in (
+        ("deadline_s", deadline_tightness, time_r),
+        ("energy_budget_j", energy_tightness, energy_r),
+    ):
+        if tau is None:
+            continue
+        what = key.split("_")[0]
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
+            raise ValueError(f"{what} tightness: {tau!r} must be a positive number")
+        if not np.isfinite(tau):
+            raise ValueError(f"{what} tightness: {tau!r} must be finite")
+        limit = float(tau) * base
+        lo, hi = RANGES[key]
+        bad = np.flatnonzero(~((limit >= lo) & (limit <= hi)))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{key}[{i}]: {limit[i]:.6g} at tightness {tau} is outside [{lo:g}, {hi:g}]"
+            )
+        limit.setflags(write=False)
+        out[key] = limit
+    return replace(instance, **out)
+
+
+def binding_at_reference(instance: Instance, rtol: float = 1e-6) -> tuple[int, int]:
+    """How many deadlines and energy budgets bind (within ``rtol``) at the reference
+    allocation R: every one at tightness 1, none above it."""
+    time_r, energy_r = reference_limits(instance)
+    counts = []
+    for limit, value in ((instance.deadline_s, time_r), (instance.energy_budget_j, energy_r)):
+        has = ~np.isnan(limit)
+        counts.append(int(np.sum(np.abs(value[has] - limit[has]) <= rtol * limit[has])))
+    return counts[0], counts[1]
