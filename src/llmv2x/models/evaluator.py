@@ -61,6 +61,14 @@ class CostTerms:
         return self.compute + self.communication
 
 
+def own_association(instance: Instance, association: np.ndarray | None) -> np.ndarray | None:
+    """``association``, or None when it is the instance's own (its gains and RSU fields are
+    then gathered once and cached by the instance: the P1 path, bit for bit)."""
+    if association is None or np.array_equal(association, instance.association):
+        return None
+    return association
+
+
 def _gain(instance: Instance, association: np.ndarray | None) -> np.ndarray:
     """g_n on the link each vehicle uses: the instance's own when ``association`` is None."""
     return instance.gain if association is None else link_gains(instance, association)[0]
@@ -131,7 +139,7 @@ def cost_terms(instance: Instance, alloc: Allocation, settings: SolveSettings) -
     """The terms of objective (10) (eqs. (5) and (9)) at ``alloc``."""
     w = settings.omega_t
     a = alloc.alpha
-    assoc = alloc.association
+    assoc = own_association(instance, alloc.association)
     return CostTerms(
         vehicle=a * vehicle_layer_cost(instance, w, alloc.f_vehicle_hz),
         rsu=(instance.layers - a) * rsu_layer_cost(instance, w, alloc.f_rsu_hz, assoc),
@@ -154,7 +162,7 @@ def vehicle_metrics(instance: Instance, alloc: Allocation) -> dict[str, np.ndarr
     """
     v = instance.vehicle
     a = alloc.alpha
-    assoc = alloc.association
+    assoc = own_association(instance, alloc.association)
     psi = instance.psi
     t_v = physics.compute_time(psi, alloc.f_vehicle_hz, v["gpu_cores"], v["flops_per_cycle"])
     e_v = physics.compute_energy(
