@@ -210,3 +210,17 @@ def test_newton_step_reaches_the_certified_optimum_in_one_inner_solve(nlp, name,
     best = optimal_comm(inst, settings)
     certified = _comm(inst, settings, best.p_w, best.b_hz)
     assert fr.objective == pytest.approx(certified, rel=1e-9)
+
+
+def test_history_keeps_the_columns_of_the_damped_loop():
+    """The tutorial reads ``step`` and ``polish`` from the fractional trace: the Newton-type
+    step's row has them too (its point is IPOPT's on (40), a polish)."""
+    inst = load_instance(INSTANCES_DIR / "paper-seed0.json")
+    settings = SolveSettings()
+    fr = FractionalSolver(inst, settings, get_backend("cyipopt", "nlp")).solve(
+        ao_start(inst, settings)
+    )
+    assert {"iteration", "objective", "residual", "step", "polish", "newton"} <= set(
+        fr.history.columns
+    )
+    assert bool(fr.history["polish"].iloc[0]) and np.isnan(fr.history["step"].iloc[0])

@@ -291,8 +291,17 @@ class FractionalSolver:
                 # Jong's phi, then one inner solve of (46) at beta, nu of its point to check
                 # phi = 0 there; kept only if it does not raise sum N/r
                 p, b, res = self._newton_step(p, b, start, rho, comm)
+                # the same columns as the damped loop's rows; its point is IPOPT's on (40),
+                # i.e. a polish
                 rows.append(
-                    {"iteration": 0, "objective": comm(p, b), "residual": res, "newton": True}
+                    {
+                        "iteration": 0,
+                        "objective": comm(p, b),
+                        "residual": res,
+                        "step": np.nan,
+                        "polish": True,
+                        "newton": True,
+                    }
                 )
                 if res <= max(tol, NEWTON_TOL):
                     status = "converged"
