@@ -12,6 +12,11 @@ d = (N_n/r_n - beta_n, 1/r_n - nu_n), damped as in Jong: the step length is lamb
 smallest j with ||phi(new)|| <= (1 - eps lambda^j) ||phi(old)||. Inner loop: the Pyomo model (46)
 (``build_subproblem2_parametric``, beta and nu mutable Params) solved by the NLP backend.
 Residuals are measured per bit and relative (phi1/N, phi2), so the tolerance is unit-free.
+
+Before that loop, ``solve`` takes a safeguarded Newton-type step (``_newton_step``, on by
+default): IPOPT on (40) itself, whose stationary points are the roots of Jong's phi, then one
+inner solve of (46) to measure phi there. When it passes the test, no damped iteration runs
+(docs/algorithms.md, section 3).
 """
 
 from __future__ import annotations
