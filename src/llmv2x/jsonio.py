@@ -190,6 +190,8 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         raise LlmV2xError(f"{path}: folder {folder} does not exist")
     if path.is_dir():
         raise LlmV2xError(f"{path} is a directory, not a file")
+    if path.exists() and not path.is_file():
+        raise LlmV2xError(f"{path} is not a regular file (a device, FIFO or socket)")
     try:
         mode = path.stat().st_mode & 0o7777
     except OSError:

@@ -34,7 +34,8 @@ def _probe(folder: Path, flag: str) -> None:
 def check_output_file(path: str | Path, flag: str = "-o") -> None:
     """Refuse, before any work, a file target that could not be written (docs/cli.md).
 
-    The folder must exist and be writable, and the target must not be a folder. Raises a
+    The folder must exist and be writable, and the target must be a regular file or absent
+    (writing renames a new file over it, which would replace a device or FIFO). Raises a
     one-line LlmV2xError naming ``flag``; nothing is written.
     """
     from llmv2x.errors import LlmV2xError
@@ -43,6 +44,8 @@ def check_output_file(path: str | Path, flag: str = "-o") -> None:
     folder = path.parent
     if path.is_dir():
         raise LlmV2xError(f"{flag}: {path} is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise LlmV2xError(f"{flag}: {path} is not a regular file (a device, FIFO or socket)")
     if not folder.exists():
         raise LlmV2xError(f"{flag}: folder {folder} does not exist")
     if not folder.is_dir():

@@ -90,6 +90,13 @@ def allocation_of(instance: Instance, result: Any) -> Allocation:
             f"alpha: the result has {n} vehicles, instance {instance.name} has "
             f"{instance.n_vehicles}; is it the instance that was solved?"
         )
+    from llmv2x.results import Result, audit
+
+    if isinstance(result, Result):  # a picture of a point the evaluator refuses would lie
+        fatal = ("instance:", "infeasible", "objective: the recomputed")
+        refused = [p for p in audit(instance, result).problems if p.startswith(fatal)]
+        if refused:
+            raise ResultError(f"cannot draw this result: {refused[0]}")
     return alloc
 
 

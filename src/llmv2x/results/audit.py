@@ -71,8 +71,10 @@ def audit(instance: Instance, result: Result) -> Audit:
     """Recompute ``result``'s point on ``instance`` and list every claim it disproves.
 
     The objective and metrics are recomputed under the result's own ``omega_t``, objective
-    variant and ``problem`` (a format 1 result: P1); a problem whose deadlines or energy
-    budgets disagree with the instance's is a disproved claim. Disproved claims (one
+    variant, budgets and association mode (a format 1 result: P1), and the point is checked
+    against the instance's deadlines and energy budgets whatever the result recorded (they
+    are data, not settings); a recorded problem that disagrees with the instance's is a
+    disproved claim. Disproved claims (one
     readable string each): the instance name, the point's feasibility, the recorded
     objective and each metric (relative ``CLAIM_RTOL``), a ``lower_bound`` above the
     recorded or the recomputed objective, status ``optimal`` from a method that cannot prove
@@ -109,6 +111,14 @@ def audit(instance: Instance, result: Result) -> Audit:
         raise ResultError(
             f"alpha: result has {len(alloc.alpha)} vehicles, instance {instance.n_vehicles}"
         )
+    if alloc.association is not None:
+        bad = np.flatnonzero((alloc.association < 0) | (alloc.association >= instance.n_rsus))
+        if bad.size:
+            n = int(bad[0])
+            raise ResultError(
+                f"association[{n}]: RSU {int(alloc.association[n])} does not exist "
+                f"(instance {instance.name} has {instance.n_rsus} RSUs)"
+            )
     if result.status in ("error", "infeasible"):
         problems.append(f"status: {result.status} yet the result carries a point")
     pr = result.problem
@@ -127,7 +137,7 @@ def audit(instance: Instance, result: Result) -> Audit:
                 f"{has} {what}"
             )
     with np.errstate(all="ignore"):  # a non-finite value is a problem below, not a warning
-        ev = evaluate(instance, alloc, settings, problem=pr)
+        ev = evaluate(instance, alloc, settings, problem=own)  # the instance's limits
     finite = math.isfinite(ev.objective)
     if not ev.feasible:
         worst = ev.worst or max(ev.violations, key=ev.violations.get)

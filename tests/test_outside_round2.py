@@ -1,0 +1,96 @@
+"""Defects found by trying the package from outside (second round), each through the CLI.
+
+Each test failed before its fix: a FIFO or device replaced by ``-o``; ``plot`` drawing a
+result of another instance or an infeasible point; ``evaluate`` calling a point feasible
+although it breaks the instance's deadlines (recorded as a problem without deadlines); an
+association index out of range giving NaN instead of a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmv2x.instances import generate_instance, load_instance
+
+LLMV2X = Path(sys.executable).parent / "llmv2x"
+
+
+def run(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(LLMV2X), *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+
+
+def one_line(proc: subprocess.CompletedProcess, code: int, *needles: str) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("round2")
+    inst = folder / "inst.json"
+    generate_instance(seed=4, name="round2", vehicles=6, rsus=2).save(inst)
+    res = folder / "exact.json"
+    assert run("solve", inst, "--method", "exact", "-o", res).returncode == 0
+    return folder, inst, res
+
+
+def test_a_fifo_target_is_refused_not_replaced(solved):
+    folder, inst, _ = solved
+    fifo = folder / "fifo.json"
+    os.mkfifo(fifo)
+    one_line(run("solve", inst, "--method", "exact", "-o", fifo), 2, "not a regular file")
+    assert not fifo.is_file() and fifo.exists()  # still a FIFO
+    one_line(run("instance", "convert", inst, fifo), 2, "not a regular file")
+
+
+def test_plot_refuses_a_result_of_another_instance(tmp_path):
+    res = tmp_path / "s1.json"
+    assert run("solve", "paper-seed1", "--method", "exact", "-o", res).returncode == 0
+    out = tmp_path / "a.png"  # paper-seed0 has as many vehicles: only the name tells
+    one_line(run("plot", "paper-seed0", res, "-o", out), 2, "cannot draw", "instance")
+    assert not out.exists()
+
+
+def test_plot_refuses_an_infeasible_point(solved, tmp_path):
+    _, inst, res = solved
+    d = json.loads(res.read_text())
+    d["alpha"][0] = 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(d))
+    one_line(run("plot", inst, bad, "-o", tmp_path / "b.png"), 2, "cannot draw", "infeasible")
+
+
+def test_an_association_index_out_of_range_is_one_line_exit_2(solved, tmp_path):
+    _, inst, res = solved
+    d = json.loads(res.read_text())
+    d["association"][0] = 99
+    bad = tmp_path / "oob.json"
+    bad.write_text(json.dumps(d))
+    one_line(run("evaluate", inst, bad), 2, "association[0]", "RSU 99")
+
+
+def test_evaluate_checks_the_instances_deadlines_whatever_the_result_recorded(solved, tmp_path):
+    _, inst_path, res = solved
+    d = load_instance(inst_path).to_dict(format=2)
+    d["vehicles"]["deadline_s"] = [1e-3] + [None] * 5  # vehicle 0 cannot make it
+    with_deadline = tmp_path / "dl.json"
+    with_deadline.write_text(json.dumps(d))
+    proc = run("evaluate", with_deadline, res)
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["feasible"] is False
+    assert any("deadline[0]" in p for p in out["problems"]), out["problems"]
+    assert np.isfinite(out["objective"])
