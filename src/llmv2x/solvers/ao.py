@@ -19,6 +19,7 @@ call gets the time left, and when it runs out AO returns the best verified point
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -26,12 +27,15 @@ import numpy as np
 import pandas as pd
 
 from llmv2x.errors import SettingsError
+from llmv2x.instances.generate import reference_allocation
 from llmv2x.instances.schema import Instance
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.constants import HZ_PER_GHZ
 from llmv2x.models.evaluator import cost_terms, evaluate
+from llmv2x.problem import Problem
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.ao_family import run_family
 from llmv2x.solvers.deadline import Deadline
 from llmv2x.solvers.fractional import FractionalSolver
 from llmv2x.solvers.frequencies import optimal_frequencies
@@ -87,6 +91,9 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
     """
     t0 = time.perf_counter()
     deadline = Deadline(settings.time_limit, start=t0)
+    problem = Problem.of(instance, settings)
+    if not problem.is_default:
+        return solve_ao_family(instance, settings, problem, t0, deadline)
     opts: dict[str, Any] = settings.options
     recipe = opts.get("recipe", "improved")
     if recipe not in RECIPES:
@@ -248,4 +255,72 @@ def solve_ao(instance: Instance, settings: SolveSettings) -> Result:
             "fractional": pd.concat(fp_hist, ignore_index=True) if fp_hist else pd.DataFrame(),
         }
     )
+    return result
+
+
+def _p1_start(instance: Instance, settings: SolveSettings) -> Allocation | None:
+    """AO's P1 point on ``instance`` without deadlines or energy budgets (a start to try)."""
+    nan = np.full(instance.n_vehicles, np.nan)
+    bare = dataclasses.replace(instance, deadline_s=nan, energy_budget_j=nan)
+    p1 = dataclasses.replace(settings, budgets="equality", association="fixed", time_limit=None)
+    return solve_ao(bare, p1).allocation
+
+
+def solve_ao_family(
+    instance: Instance, settings: SolveSettings, problem: Problem, t0: float, deadline: Deadline
+) -> Result:
+    """AO on a member of the problem family (``llmv2x.solvers.ao_family``).
+
+    Starts tried, under fixed association: the generator's reference allocation and AO's P1
+    point (each kept only if the evaluator finds it feasible); AO runs from each and the best
+    end point is kept. Under ``association=decision`` AO with association steps runs from
+    that point, so it never ends worse. No feasible start: status ``error`` and no point.
+    """
+    max_rounds = int(settings.options.get("max_rounds", 10))
+    fixed = dataclasses.replace(problem, association="fixed")
+    starts = {"reference": reference_allocation(instance)}
+    if not deadline.expired():
+        p1 = _p1_start(instance, settings)
+        if p1 is not None:
+            starts["ao_p1"] = p1
+    best, best_obj, traces, rejected, converged = None, np.inf, [], [], False
+    for name, start in starts.items():
+        ev = evaluate(instance, start, settings, problem=fixed)
+        if not ev.feasible:
+            rejected.append(f"{name} ({ev.worst or 'infeasible'})")
+            continue
+        pt, rows, conv = run_family(instance, settings, fixed, start, max_rounds, deadline)
+        traces.append(pd.DataFrame(rows).assign(start=name, association="fixed"))
+        alloc = pt.allocation()
+        ev = evaluate(instance, alloc, settings, problem=fixed)
+        if ev.feasible and ev.objective < best_obj:
+            best, best_obj, converged = alloc, ev.objective, conv
+    if best is None:
+        msg = "AO found no feasible start: " + ", ".join(rejected) + " infeasible"
+        return make_result(
+            instance, settings, "ao", None, "error", time.perf_counter() - t0, message=msg
+        )
+    if problem.association_decision:
+        pt, rows, conv = run_family(instance, settings, problem, best, max_rounds, deadline)
+        traces.append(pd.DataFrame(rows).assign(start="best fixed", association="decision"))
+        alloc = pt.allocation()
+        ev = evaluate(instance, alloc, settings, problem=problem)
+        if ev.feasible and ev.objective <= best_obj:
+            best, best_obj, converged = alloc, ev.objective, conv
+    trace = pd.concat(traces, ignore_index=True)
+    status = "time_limit" if deadline.hit else ("converged" if converged else "feasible")
+    notes = [f"problem: {', '.join(problem.variants())}"]
+    if rejected:
+        notes.append("starts not feasible: " + ", ".join(rejected))
+    result = make_result(
+        instance,
+        settings,
+        "ao",
+        best,
+        status,
+        time.perf_counter() - t0,
+        iterations=int((trace["round"] > 0).sum()),
+        message="; ".join(notes),
+    )
+    result.trace.update({"ao": trace})
     return result

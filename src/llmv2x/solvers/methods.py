@@ -192,26 +192,37 @@ def get_method(name: str) -> Method:
     return getattr(importlib.import_module(mod), func)
 
 
-def check_instance(instance: Instance, settings: SolveSettings | None = None) -> None:
-    """Refuse a problem variant no method solves yet, so nothing silently ignores it.
+#: Methods that model every problem variant (docs/formulation.md#problem-variants).
+VARIANT_METHODS = ("minlp", "ao")
+
+
+def check_instance(
+    instance: Instance, settings: SolveSettings | None = None, method: str | None = None
+) -> None:
+    """Refuse a problem variant the method does not solve, so nothing silently ignores it.
 
     Per-vehicle deadlines (``deadline_s``) and energy budgets (``energy_budget_j``) are
     parsed and validated (docs/data-format.md), and the settings ``budgets`` and
-    ``association`` are checked by the evaluator (docs/formulation.md#problem-variants), but
-    no method models any variant yet: every Problem but P1 is refused with one line naming
-    the first variant.
+    ``association`` are checked by the evaluator (docs/formulation.md#problem-variants).
+    Method ``minlp`` models every variant (``VARIANT_METHODS``); for any other method, or
+    when no method is named, every Problem but P1 is refused with one line naming the first
+    variant.
     """
     from llmv2x.problem import Problem
     from llmv2x.settings import SolveSettings
 
+    if method in VARIANT_METHODS:
+        return
     problem = Problem.of(instance, settings or SolveSettings())
+    # the wording predates minlp's support; tests and users match on it, so it stays
+    who, hint = "no method supports", ""
     for has, what in (
         (problem.deadlines, "deadlines (deadline_s)"),
         (problem.energy_budgets, "energy budgets (energy_budget_j)"),
     ):
         if has:
-            raise SettingsError(f"instance has per-vehicle {what}; no method supports them yet")
+            raise SettingsError(f"instance has per-vehicle {what}; {who} them yet{hint}")
     for name, default in (("budgets", "equality"), ("association", "fixed")):
         value = getattr(problem, name)
         if value != default:
-            raise SettingsError(f"no method supports {name}={value} yet")
+            raise SettingsError(f"{who} {name}={value} yet{hint}")

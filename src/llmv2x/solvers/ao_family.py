@@ -1,0 +1,410 @@
+"""AO for the problem family: deadlines, energy budgets, inequality budgets, association.
+
+The paper's two blocks, per RSU, now coupled (docs/algorithms.md#ao-for-the-problem-family):
+
+* block I (alpha, f) sees the communication block's T_n^com and E_n^com as constants:
+  alpha T^cmp(f_n) + (Upsilon - alpha) T_nm^cmp(f_nm) <= D_n - T_n^com and
+  alpha E^cmp(f_n) <= E_n - E_n^com. It solves the relaxation in alpha by SLSQP, rounds alpha
+  to the best integer in the interval the constraints leave at the relaxation's frequencies
+  (so the rounded point stays feasible; an empty interval keeps the previous alpha), then
+  re-optimises the frequencies for the integer alpha;
+* block II (p, b) sees the compute block's time and energy as constants:
+  T^com(p, b) <= D_n - T_n^compute and E^com(p, b) <= E_n - alpha E_n^cmp.
+
+Both blocks separate by RSU, so each RSU's new block is kept only if it is feasible and does
+not raise that RSU's cost: the objective sequence is monotone and every iterate feasible.
+Under ``association=decision`` an association step follows each round: vehicle n moves to
+another of its links when re-solving the two touched RSUs (both blocks) lowers the objective.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+from llmv2x.instances.schema import Instance
+from llmv2x.models import physics
+from llmv2x.models.allocation import Allocation
+from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
+from llmv2x.problem import Problem
+from llmv2x.settings import SolveSettings
+
+GHZ, MHZ = 1.0e9, 1.0e6
+#: relative margin kept inside deadlines and energy budgets (none: the start may sit on them;
+#: the evaluator allows 1e-6 and every block result is checked)
+MARGIN = 0.0
+
+
+@dataclass
+class Point:
+    """A mutable allocation with its association (arrays per vehicle, SI units)."""
+
+    alpha: np.ndarray
+    p: np.ndarray
+    b: np.ndarray
+    fv: np.ndarray
+    fr: np.ndarray
+    assoc: np.ndarray
+
+    @classmethod
+    def of(cls, alloc: Allocation, instance: Instance) -> Point:
+        """A copy of ``alloc`` (the instance's association when it has none)."""
+        a = instance.association if alloc.association is None else alloc.association
+        return cls(
+            *(
+                np.array(x, float)
+                for x in (alloc.alpha, alloc.p_w, alloc.b_hz, alloc.f_vehicle_hz, alloc.f_rsu_hz)
+            ),
+            np.array(a, np.int64),
+        )
+
+    def copy(self) -> Point:
+        """An independent copy."""
+        return Point(
+            *(np.array(x) for x in (self.alpha, self.p, self.b, self.fv, self.fr, self.assoc))
+        )
+
+    def allocation(self) -> Allocation:
+        """The point as an Allocation carrying its association."""
+        return Allocation(self.alpha, self.p, self.b, self.fv, self.fr, association=self.assoc)
+
+
+class Family:
+    """The per-vehicle and per-RSU pieces of a problem-family instance, NumPy only."""
+
+    def __init__(self, instance: Instance, settings: SolveSettings, problem: Problem) -> None:
+        self.inst, self.settings, self.problem = instance, settings, problem
+        v = instance.vehicle
+        self.w = settings.omega_t
+        self.latency = settings.latency
+        self.ups = float(instance.layers)
+        self.psi, self.bits = np.asarray(instance.psi, float), np.asarray(instance.bits, float)
+        self.cdv = np.asarray(v["gpu_cores"] * v["flops_per_cycle"], float)
+        self.kv = np.asarray(v["kappa"], float)
+        self.fmin, self.fmax = np.asarray(v["f_min_hz"], float), np.asarray(v["f_max_hz"], float)
+        self.pmin, self.pmax = np.asarray(v["p_min_w"], float), np.asarray(v["p_max_w"], float)
+        r = instance.rsu
+        self.cdr = np.asarray(r["gpu_cores"] * r["flops_per_cycle"], float)
+        self.kr, self.bw = np.asarray(r["kappa"], float), np.asarray(r["bandwidth_hz"], float)
+        self.fm = np.asarray(r["f_max_hz"], float)
+        self.noise = instance.noise_psd_w_per_hz
+        self._gains: dict[tuple[bytes, int], np.ndarray] = {}
+        nan = np.full(instance.n_vehicles, np.nan)
+        self.dl = np.asarray(instance.deadline_s, float) if problem.deadlines else nan
+        self.eb = np.asarray(instance.energy_budget_j, float) if problem.energy_budgets else nan
+
+    # ---- per-vehicle physics at RSU m (vectorised over the vehicles ``idx``)
+    def gain(self, idx: np.ndarray, m: int) -> np.ndarray:
+        """Gains of the vehicles ``idx`` to RSU ``m`` (cached per vehicle and RSU)."""
+        key = (idx.tobytes(), m)
+        if key not in self._gains:
+            self._gains[key] = np.array([self.inst.link_gain(int(n), m) for n in idx])
+        return self._gains[key]
+
+    def comm(self, idx, m, p, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(T^com, E^com, communication cost) of vehicles ``idx`` at RSU ``m``."""
+        rate = physics.uplink_rate(b, p, self.gain(idx, m), self.noise)
+        t = self.bits[idx] / rate
+        cost = physics.transmit_cost(self.w, p, self.bits[idx], rate, self.latency)
+        return t, p * t, cost
+
+    def compute(self, idx, m, alpha, fv, fr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(compute time, vehicle compute energy, compute cost) of vehicles ``idx`` at ``m``."""
+        psi, w = self.psi[idx], self.w
+        tv, tr = psi / (fv * self.cdv[idx]), psi / (fr * self.cdr[m])
+        ev, er = self.kv[idx] * fv**2 * psi / self.cdv[idx], self.kr[m] * fr**2 * psi / self.cdr[m]
+        ra = self.ups - alpha
+        cost = alpha * (w * tv + (1 - w) * ev) + ra * (w * tr + (1 - w) * er)
+        return alpha * tv + ra * tr, alpha * ev, cost
+
+    def rsu_state(self, pt: Point, idx: np.ndarray, m: int) -> tuple[float, bool]:
+        """Cost of the vehicles ``idx`` at RSU ``m`` and whether their constraints hold."""
+        with np.errstate(all="ignore"):
+            tc, ec, cc = self.comm(idx, m, pt.p[idx], pt.b[idx])
+            tk, ek, ck = self.compute(idx, m, pt.alpha[idx], pt.fv[idx], pt.fr[idx])
+        cost = float(np.sum(cc) + np.sum(ck))
+        ok = bool(np.all(np.isfinite([cost])))
+        d, e = self.dl[idx], self.eb[idx]
+        ok &= bool(np.all(np.isnan(d) | (tk + tc <= d * (1 + 1e-7))))
+        ok &= bool(np.all(np.isnan(e) | (ek + ec <= e * (1 + 1e-7))))
+        for x, tot in ((pt.b[idx], self.bw[m]), (pt.fr[idx], self.fm[m])):
+            s = float(np.sum(x))
+            ok &= s <= tot * (1 + 1e-10) and (self.problem.inequality or s >= tot * (1 - 1e-10))
+        return cost, ok
+
+    # ---- block I: (alpha, f) of RSU m, communication fixed
+    def block1(self, pt: Point, idx: np.ndarray, m: int) -> None:
+        """Replace RSU ``m``'s (alpha, f) in ``pt`` by a better feasible one, if found."""
+        k = len(idx)
+        tc, ec, _ = self.comm(idx, m, pt.p[idx], pt.b[idx])
+        dres, eres = self.dl[idx] - tc, self.eb[idx] - ec
+        has_d, has_e = ~np.isnan(dres), ~np.isnan(eres)
+        base_cost, _ = self.rsu_state(pt, idx, m)
+        scale = max(abs(base_cost), 1e-12)
+        lo = np.concatenate([np.ones(k), self.fmin[idx] / GHZ, np.full(k, F_RSU_FLOOR_HZ / GHZ)])
+        hi = np.concatenate(
+            [np.full(k, self.ups), self.fmax[idx] / GHZ, np.full(k, self.fm[m] / GHZ)]
+        )
+
+        def unpack(x, alpha):
+            a = x[:k] if alpha is None else alpha
+            return a, x[k : 2 * k] * GHZ, x[2 * k :] * GHZ
+
+        def solve(x0, alpha):
+            def obj(x):
+                a, fv, fr = unpack(x, alpha)
+                return float(np.sum(self.compute(idx, m, a, fv, fr)[2])) / scale
+
+            def cons(x):
+                a, fv, fr = unpack(x, alpha)
+                t, e, _ = self.compute(idx, m, a, fv, fr)
+                out = [
+                    (dres[has_d] * (1 - MARGIN) - t[has_d]) / self.dl[idx][has_d],
+                    (eres[has_e] * (1 - MARGIN) - e[has_e]) / self.eb[idx][has_e],
+                ]
+                return np.concatenate(out)
+
+            def budget(x):
+                return np.array([self.fm[m] / GHZ - np.sum(x[2 * k :])]) / (self.fm[m] / GHZ)
+
+            free = slice(0, 3 * k) if alpha is None else slice(k, 3 * k)
+
+            def full(y):
+                return y if alpha is None else np.concatenate([alpha, y])
+
+            kind = "ineq" if self.problem.inequality else "eq"
+            c = [{"type": kind, "fun": lambda y: budget(full(y))}]
+            if has_d.any() or has_e.any():
+                c.append({"type": "ineq", "fun": lambda y: cons(full(y))})
+            y0 = np.clip(x0, lo, hi)[free]
+            with np.errstate(all="ignore"):
+                res = minimize(
+                    lambda y: obj(full(y)),
+                    y0,
+                    method="SLSQP",
+                    bounds=list(zip(lo[free], hi[free], strict=True)),
+                    constraints=c,
+                    options={"maxiter": 200, "ftol": 1e-10},
+                )
+            return np.clip(full(res.x), lo, hi)
+
+        x0 = np.concatenate([pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ])
+        cands = []
+        relaxed = solve(x0, None)
+        for xr in (relaxed, x0):
+            alpha = self.round_alpha(idx, m, xr, dres, eres, pt.alpha[idx])
+            cands.append(solve(np.concatenate([alpha, xr[k:]]), alpha))
+        for x in cands:
+            trial = pt.copy()
+            trial.alpha[idx], trial.fv[idx], trial.fr[idx] = (
+                x[:k],
+                x[k : 2 * k] * GHZ,
+                x[2 * k :] * GHZ,
+            )
+            if not self.problem.inequality:  # exact sum
+                trial.fr[idx] *= self.fm[m] / np.sum(trial.fr[idx])
+            cost, ok = self.rsu_state(trial, idx, m)
+            if ok and cost <= base_cost:
+                pt.alpha[idx], pt.fv[idx], pt.fr[idx] = (
+                    trial.alpha[idx],
+                    trial.fv[idx],
+                    trial.fr[idx],
+                )
+                base_cost = cost
+
+    def round_alpha(self, idx, m, x, dres, eres, prev) -> np.ndarray:
+        """Best integer alpha per vehicle at the frequencies of ``x``, within the interval the
+        deadline and energy budget leave (linear in alpha); ``prev`` where it is empty."""
+        k = len(idx)
+        fv, fr = x[k : 2 * k] * GHZ, x[2 * k :] * GHZ
+        t1, e1, c1 = self.compute(idx, m, np.ones(k), fv, fr)
+        t0, e0, c0 = self.compute(idx, m, np.zeros(k), fv, fr)
+        lo, hi = np.ones(k), np.full(k, self.ups)
+        with np.errstate(all="ignore"):
+            for slope, const, lim in (
+                (t1 - t0, t0, dres * (1 - MARGIN)),
+                (e1 - e0, e0, eres * (1 - MARGIN)),
+            ):
+                has = ~np.isnan(lim)
+                bound = (lim - const) / slope
+                up = has & (slope > 0)
+                dn = has & (slope < 0)
+                hi[up] = np.minimum(hi[up], np.floor(bound[up] + 1e-9))
+                lo[dn] = np.maximum(lo[dn], np.ceil(bound[dn] - 1e-9))
+                bad = has & (slope == 0) & (const > lim)
+                lo[bad], hi[bad] = 2, 1
+        slope_c = c1 - c0
+        alpha = np.where(slope_c > 0, lo, hi)
+        return np.where(lo <= hi, alpha, prev)
+
+    # ---- block II: (p, b) of RSU m, compute fixed
+    def block2(self, pt: Point, idx: np.ndarray, m: int) -> None:
+        """Replace RSU ``m``'s (p, b) in ``pt`` by a better feasible one, if found."""
+        k = len(idx)
+        tk, ek, _ = self.compute(idx, m, pt.alpha[idx], pt.fv[idx], pt.fr[idx])
+        dres, eres = self.dl[idx] - tk, self.eb[idx] - ek
+        has_d, has_e = ~np.isnan(dres), ~np.isnan(eres)
+        base_cost, _ = self.rsu_state(pt, idx, m)
+        scale = max(abs(base_cost), 1e-12)
+        pmax = self.pmax[idx]
+        lo = np.concatenate([self.pmin[idx] / pmax, np.full(k, B_FLOOR_HZ / MHZ)])
+        hi = np.concatenate([np.ones(k), np.full(k, self.bw[m] / MHZ)])
+
+        def comm(x):
+            return self.comm(idx, m, x[:k] * pmax, x[k:] * MHZ)
+
+        def obj(x):
+            return float(np.sum(comm(x)[2])) / scale
+
+        def cons(x):
+            t, e, _ = comm(x)
+            return np.concatenate(
+                [
+                    (dres[has_d] * (1 - MARGIN) - t[has_d]) / self.dl[idx][has_d],
+                    (eres[has_e] * (1 - MARGIN) - e[has_e]) / self.eb[idx][has_e],
+                ]
+            )
+
+        def budget(x):
+            return np.array([self.bw[m] / MHZ - np.sum(x[k:])]) / (self.bw[m] / MHZ)
+
+        c = [{"type": "eq" if not self.problem.inequality else "ineq", "fun": budget}]
+        if has_d.any() or has_e.any():
+            c.append({"type": "ineq", "fun": cons})
+        x0 = np.clip(np.concatenate([pt.p[idx] / pmax, pt.b[idx] / MHZ]), lo, hi)
+        with np.errstate(all="ignore"):
+            res = minimize(
+                obj,
+                x0,
+                method="SLSQP",
+                bounds=list(zip(lo, hi, strict=True)),
+                constraints=c,
+                options={"maxiter": 200, "ftol": 1e-10},
+            )
+        x = np.clip(res.x, lo, hi)
+        trial = pt.copy()
+        trial.p[idx], trial.b[idx] = x[:k] * pmax, x[k:] * MHZ
+        if not self.problem.inequality:
+            trial.b[idx] *= self.bw[m] / np.sum(trial.b[idx])
+        cost, ok = self.rsu_state(trial, idx, m)
+        if ok and cost <= base_cost:
+            pt.p[idx], pt.b[idx] = trial.p[idx], trial.b[idx]
+
+    # ---- whole-point helpers
+    def members(self, pt: Point) -> dict[int, np.ndarray]:
+        """RSU -> the vehicles it serves at ``pt``."""
+        return {int(m): np.flatnonzero(pt.assoc == m) for m in np.unique(pt.assoc)}
+
+    def total(self, pt: Point) -> float:
+        """Objective at ``pt``."""
+        return sum(self.rsu_state(pt, idx, m)[0] for m, idx in self.members(pt).items())
+
+    def round_(self, pt: Point, rsus: Any = None) -> None:
+        """One AO round (block I then block II) on the RSUs ``rsus`` (default all)."""
+        groups = self.members(pt)
+        for m in groups if rsus is None else rsus:
+            if m in groups:
+                self.block1(pt, groups[m], m)
+        for m in groups if rsus is None else rsus:
+            if m in groups:
+                self.block2(pt, groups[m], m)
+
+    def association_step(self, pt: Point) -> int:
+        """Reassignment moves: vehicle n to another of its links, scored by re-solving the two
+        touched RSUs; a move is kept when the objective falls and the point stays feasible.
+        Returns the number of moves kept."""
+        moved = 0
+        for n in range(self.inst.n_vehicles):
+            here = int(pt.assoc[n])
+            for m in self.inst.candidates(n):
+                m = int(m)
+                if m == here:
+                    continue
+                trial = self.move(pt, n, here, m)
+                if trial is None:
+                    continue
+                touched = (here, m)
+                old = sum(self.rsu_state(pt, np.flatnonzero(pt.assoc == r), r)[0] for r in touched)
+                states = [
+                    self.rsu_state(trial, np.flatnonzero(trial.assoc == r), r)
+                    for r in touched
+                    if np.any(trial.assoc == r)
+                ]
+                if all(ok for _, ok in states) and sum(c for c, _ in states) < old * (1 - 1e-12):
+                    pt.alpha, pt.p, pt.b, pt.fv, pt.fr, pt.assoc = (
+                        trial.alpha,
+                        trial.p,
+                        trial.b,
+                        trial.fv,
+                        trial.fr,
+                        trial.assoc,
+                    )
+                    here, moved = m, moved + 1
+        return moved
+
+    def move(self, pt: Point, n: int, src: int, dst: int) -> Point | None:
+        """``pt`` with vehicle n moved from ``src`` to ``dst``: equal re-split of both RSUs'
+        shares, p = p_max, f_n = f_max, then two rounds on the two RSUs."""
+        trial = pt.copy()
+        trial.assoc[n] = dst
+        trial.p[n], trial.fv[n] = self.pmax[n], self.fmax[n]
+        for r in (src, dst):
+            idx = np.flatnonzero(trial.assoc == r)
+            if idx.size:
+                trial.b[idx] = self.bw[r] / idx.size
+                trial.fr[idx] = self.fm[r] / idx.size
+        for r in (src, dst):
+            idx = np.flatnonzero(trial.assoc == r)
+            if idx.size and not self.rsu_state(trial, idx, r)[1]:
+                # the equal split may break a deadline: fix alpha first, then try again
+                self.block1(trial, idx, r)
+        for _ in range(2):
+            self.round_(trial, (src, dst))
+        return trial
+
+
+def run_family(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    start: Allocation,
+    max_rounds: int,
+    deadline: Any,
+) -> tuple[Point, list[dict[str, Any]], bool]:
+    """AO rounds (and association steps under ``decision``) from the feasible ``start``.
+
+    Stops when the relative objective change of a round is at most ``settings.tol`` (at
+    least two rounds), after ``max_rounds`` or when ``deadline`` expires. Returns the last
+    point, one row per round and whether the objective settled.
+    """
+    fam = Family(instance, settings, problem)
+    pt = Point.of(start, instance)
+    obj = fam.total(pt)
+    rows: list[dict[str, Any]] = [
+        {"round": 0, "block": "start", "objective": obj, "moves": 0, "time_s": 0.0}
+    ]
+    for rnd in range(1, max_rounds + 1):
+        if deadline.expired():
+            break
+        t = time.perf_counter()
+        fam.round_(pt)
+        moves = fam.association_step(pt) if problem.association_decision else 0
+        new = fam.total(pt)
+        rows.append(
+            {
+                "round": rnd,
+                "block": "I+II" + ("+assoc" if moves else ""),
+                "objective": new,
+                "moves": moves,
+                "time_s": time.perf_counter() - t,
+            }
+        )
+        change = abs(obj - new) / max(abs(new), 1e-300)
+        obj = new
+        if rnd >= 2 and change <= max(settings.tol, 1e-12) and moves == 0:
+            return pt, rows, True
+    return pt, rows, False
