@@ -405,10 +405,10 @@ def _npz(tmp_path, sparse, **change) -> str:
     [
         (
             {"vehicles__kappa": np.array([object()] * 6, dtype=object)},
-            "not a readable .npz instance",
+            "vehicles.kappa: holds pickled Python objects",
         ),
         ({"links__gain": None}, "links.gain: missing field"),
-        ({"rsus__kappa": np.ones(2)}, "rsus.kappa: expected 3 entries, got 2"),
+        ({"rsus__kappa": np.ones(2)}, "rsus.kappa: 2 entries where the other rsus entries have 3"),
         ({"extra": np.ones(2)}, "extra: unknown field"),
         ({"meta": np.array(b"{}")}, "meta: expected a JSON string"),
         ({"meta": np.array('{"format": "llmv2x-instance/1"}')}, "meta.name: missing field"),
@@ -425,7 +425,9 @@ def test_hostile_npz_is_one_line(tmp_path, sparse, change, message):
 def test_npz_that_is_not_a_zip_is_one_line(tmp_path):
     path = tmp_path / "x.npz"
     path.write_text("{}")
-    with pytest.raises(InstanceError, match=r"x\.npz: not a readable \.npz instance"):
+    with pytest.raises(
+        InstanceError, match=r"x\.npz: not a \.npz archive \(instance file\): not a zip file"
+    ):
         load_instance(path)
 
 
@@ -435,11 +437,13 @@ def test_a_single_npy_array_or_a_pickle_named_npz_is_one_line(tmp_path):
     npy = tmp_path / "a.npz"
     with open(npy, "wb") as fh:
         np.save(fh, np.ones(3))
-    with pytest.raises(InstanceError, match=r"a\.npz: not an \.npz archive"):
+    with pytest.raises(InstanceError, match=r"a\.npz: a single \.npy array, not a \.npz archive"):
         load_instance(npy)
     pkl = tmp_path / "p.npz"
     pkl.write_bytes(pickle.dumps({"meta": "x"}))
-    with pytest.raises(InstanceError, match=r"p\.npz: not a readable \.npz instance"):
+    with pytest.raises(
+        InstanceError, match=r"p\.npz: not a \.npz archive \(instance file\): not a zip file"
+    ):
         load_instance(pkl)
 
 

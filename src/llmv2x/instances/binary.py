@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from llmv2x.instances.schema import (
     FORMAT2,
     LINK_FIELDS,
     OPTIONAL_VEHICLE_FIELDS,
+    RESULT_NOT_INSTANCE,
     RSU_FIELDS,
     VEHICLE_FIELDS,
     Instance,
@@ -98,6 +98,8 @@ def _meta(raw: Any) -> dict[str, Any]:
     meta = loads_strict(str(raw), "instance meta", InstanceError)
     if not isinstance(meta, dict):
         raise InstanceError(f"meta: expected a JSON object, got {type(meta).__name__}")
+    if str(meta.get("format", "")).startswith("llmv2x-result"):
+        raise InstanceError(RESULT_NOT_INSTANCE)
     for key in meta:
         if key not in META_FIELDS:
             raise InstanceError(f"meta.{key}: unknown field")
@@ -148,17 +150,15 @@ def from_arrays_dict(arrays: dict[str, np.ndarray]) -> Instance:
     )
 
 
+def _group(name: str) -> str | None:
+    head = name.partition(".")[0]
+    if name == "association":
+        return "vehicles"
+    return head if head in ("vehicles", "rsus", "links") else None
+
+
 def load_npz(path: str | Path) -> Instance:
-    """Read and validate a ``.npz`` instance; never unpickles (``allow_pickle=False``)."""
-    try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise InstanceError(f"{path}: not an .npz archive (a single .npy array)")
-        with npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except InstanceError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, MemoryError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InstanceError(f"{path}: not a readable .npz instance: {first}") from None
-    return from_arrays_dict(arrays)
+    """Read and validate a ``.npz`` instance; never unpickles, headers checked first."""
+    from llmv2x.npzio import read_entries
+
+    return from_arrays_dict(read_entries(path, "instance file", InstanceError, _group))

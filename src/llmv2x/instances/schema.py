@@ -394,6 +394,8 @@ class Instance:
         InstanceError
             naming the first broken rule with its field path and index.
         """
+        if isinstance(data, dict) and str(data.get("format", "")).startswith("llmv2x-result"):
+            raise InstanceError(RESULT_NOT_INSTANCE)
         if isinstance(data, dict) and data.get("format") == FORMAT2:
             from llmv2x.instances.format2 import from_dict2
 
@@ -401,6 +403,9 @@ class Instance:
         from llmv2x.instances.format1 import from_dict1
 
         return from_dict1(data)
+
+
+RESULT_NOT_INSTANCE = "format: this looks like a result file, not an instance file"
 
 
 def header(inst: Instance, fmt: str) -> dict[str, Any]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -101,30 +99,20 @@ def read_npz(path: str | Path) -> dict[str, Any]:
     holding pickled Python objects, a missing or unknown entry, an array that is not a 1-d
     array of numbers, a ``meta`` that is not a JSON object of the other fields.
     """
+    from llmv2x.npzio import read_entries
+
     p = check_readable(path)
-    try:
-        archive = np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):  # NumPy takes what is neither .npz nor .npy for a pickle
-            raise ResultError(
-                f"{path}: not a result .npz archive (nor .npy); pickles are refused"
-            ) from None
-        raise ResultError(f"{path}: not a result .npz archive: {_one_line(exc)}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ResultError(f"{path}: cannot read a .npz archive: {_one_line(exc)}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ResultError(f"{path}: a single .npy array, not a result .npz archive")
-    with archive:
-        names = set(archive.files)
-        for name in sorted(names - {*ARRAYS, ASSOCIATION, META}):
-            raise ResultError(f"{name}: unknown entry in result file {path}")
-        for name in (*ARRAYS, META):
-            if name not in names:
-                raise ResultError(f"{name}: missing array in result file {path}")
-        d: dict[str, Any] = {name: _entry(archive, name, path) for name in ARRAYS}
-        if ASSOCIATION in names:  # format 2 (format 1 has none)
-            d[ASSOCIATION] = _entry(archive, ASSOCIATION, path)
-        meta = _entry(archive, META, path)
+    entries = read_entries(p, "result file", ResultError, _group)
+    names = set(entries)
+    for name in sorted(names - {*ARRAYS, ASSOCIATION, META}):
+        raise ResultError(f"{name}: unknown entry in result file {path}{_hint(name)}")
+    for name in (*ARRAYS, META):
+        if name not in names:
+            raise ResultError(f"{name}: missing array in result file {path}")
+    d: dict[str, Any] = {name: entries[name] for name in ARRAYS}
+    if ASSOCIATION in names:  # format 2 (format 1 has none)
+        d[ASSOCIATION] = entries[ASSOCIATION]
+    meta = entries[META]
     if meta.dtype.kind != "U" or meta.ndim != 0:
         raise ResultError(f"{META}: expected one string of JSON in result file {path}")
     fields = loads_strict(str(meta[()]), f"{META} of result file {path}", ResultError)
@@ -141,42 +129,11 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _check_header(archive: Any, name: str, path: str | Path) -> None:
-    """Refuse an entry whose ``.npy`` header declares more bytes than the entry holds, before
-    NumPy allocates them (a 40-byte file must not ask for 8 TiB)."""
-    info = archive.zip.getinfo(f"{name}.npy")
-    with archive.zip.open(info) as fh:
-        version = np.lib.format.read_magic(fh)
-        read = {(1, 0): np.lib.format.read_array_header_1_0}.get(
-            version, np.lib.format.read_array_header_2_0
-        )
-        shape, _, dtype = read(fh)
-        header = fh.tell()
-    if dtype.hasobject:
-        raise ResultError(f"{name}: holds pickled Python objects in result file {path}; refused")
-    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if declared > info.file_size - header:
-        raise ResultError(
-            f"{name}: its header declares shape {shape} ({declared} bytes), the entry holds "
-            f"{info.file_size - header} bytes, in result file {path}"
-        )
+def _group(name: str) -> str | None:
+    return "vehicles" if name in (*ARRAYS, ASSOCIATION) else None
 
 
-def _entry(archive: Any, name: str, path: str | Path) -> np.ndarray:
-    try:
-        _check_header(archive, name, path)
-        return archive[name]
-    except MemoryError:
-        raise ResultError(f"{name}: too large to read from result file {path}") from None
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "pickle" in str(exc):
-            raise ResultError(
-                f"{name}: holds pickled Python objects in result file {path}; refused"
-            ) from None
-        raise ResultError(
-            f"{name}: not a NumPy array in result file {path}: {_one_line(exc)}"
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ResultError(
-            f"{name}: cannot read it from result file {path}: {_one_line(exc)}"
-        ) from None
+def _hint(name: str) -> str:
+    if name.startswith(("vehicles.", "rsus.", "links.")):
+        return " (this looks like an instance file, not a result file)"
+    return ""

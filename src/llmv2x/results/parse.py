@@ -154,6 +154,8 @@ def check_fields(d: Any) -> dict[str, Any]:
 
     if not isinstance(d, dict):
         raise ResultError("result: expected a JSON object")
+    if str(d.get("format", "")).startswith("llmv2x-instance"):
+        raise ResultError("format: this looks like an instance file, not a result file")
     fields = FIELDS_1 if d.get("format") == FORMAT_1 else FIELDS
     for k in fields:
         if k not in d:
