@@ -119,3 +119,22 @@ def test_a_result_given_as_instance_and_the_reverse_say_so(solved, tmp_path):
     one_line(run("instance", "check", res_npz), 2, "looks like a result file")
     one_line(run("instance", "check", res), 2, "looks like a result file")
     one_line(run("evaluate", inst, inst), 2, "looks like an instance file")
+
+
+def test_a_dask_scheduler_without_the_dask_executor_is_refused(solved):
+    _, inst, _ = solved
+    proc = run("solve", inst, "--method", "exact", "--option", "dask_scheduler=tcp://127.0.0.1:1")
+    one_line(proc, 2, "dask_scheduler: only read with executor dask")
+
+
+def test_pool_workers_ignore_ctrl_c_so_the_parent_reports_it_once():
+    import signal
+
+    from llmv2x.solvers.chunks import _ignore_sigint
+
+    old = signal.getsignal(signal.SIGINT)
+    try:
+        _ignore_sigint()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old)

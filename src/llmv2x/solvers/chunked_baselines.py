@@ -26,6 +26,7 @@ from llmv2x.solvers.chunks import (
     chunk_instance,
     chunk_payload,
     chunked,
+    executor_options,
     map_chunks,
     plan_chunks,
 )
@@ -70,8 +71,7 @@ def solve_chunked(method: str, instance: Instance, settings: SolveSettings) -> R
     """
     t0 = time.perf_counter()
     opts = settings.options
-    workers = int(opts.get("workers", 1))
-    executor = opts.get("executor") or ("serial" if workers == 1 else "process")
+    workers, executor = executor_options(opts)
     chunks = plan_chunks(instance, int(opts.get("chunk_vehicles", CHUNK_VEHICLES)))
     payloads = [chunk_payload(instance, c) for c in chunks]
     inner = settings.with_(options={k: v for k, v in opts.items() if k not in CHUNK_OPTIONS})

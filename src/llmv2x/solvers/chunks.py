@@ -172,7 +172,10 @@ def _map_process(
 
     # spawn, as the sweeps do: the parent may hold threads that fork would copy
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    workers = max(1, min(workers, len(payloads)))
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_ignore_sigint
+    ) as pool:
         futures = [pool.submit(fn, p, *args) for p in payloads]
         try:
             return [f.result() for f in futures]
@@ -181,10 +184,20 @@ def _map_process(
                              "a smaller chunk_vehicles") from None  # fmt: skip
 
 
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops the pool and says so once
+    (a terminal sends SIGINT to the whole process group: each worker printed a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _map_dask(
     fn: ChunkFn, payloads: Sequence[dict], workers: int, scheduler: str | None, *args: Any
 ) -> list[dict[str, Any]]:
     from llmv2x.parallel import dask_client
+
+    workers = max(1, min(workers, len(payloads)))  # no idle worker processes to start
 
     client, cluster = dask_client(
         workers, scheduler, "dask_scheduler" if scheduler else "executor dask"
@@ -194,10 +207,10 @@ def _map_dask(
         futures = client.map(fn, data, *[[a] * len(data) for a in args], pure=False)
         try:
             return client.gather(futures)
-        except Exception as exc:  # KilledWorker: Dask gave up on a chunk whose worker died
-            if type(exc).__name__ != "KilledWorker":
+        except Exception as exc:  # a worker died: KilledWorker, or its scattered data lost
+            if type(exc).__name__ not in ("KilledWorker", "FutureCancelledError", "CancelledError"):
                 raise
-            raise SolveError(f"a chunk's Dask worker died on every attempt ({exc}); try "
+            raise SolveError(f"a chunk's Dask worker died ({type(exc).__name__}); try "
                              "fewer workers or a smaller chunk_vehicles") from None  # fmt: skip
     finally:
         client.close()
@@ -253,6 +266,19 @@ def solve_exact_auto(instance: Instance, settings: SolveSettings) -> Result:
     return solve_exact(instance, settings)
 
 
+def executor_options(opts: dict[str, Any]) -> tuple[int, str]:
+    """(workers, executor) from a chunked method's options, checked: the executor is one of
+    ``EXECUTORS`` (default ``serial`` for one worker, else ``process``), and
+    ``dask_scheduler`` is only given with the ``dask`` executor (it was silently ignored)."""
+    workers = int(opts.get("workers", 1))
+    executor = opts.get("executor") or ("serial" if workers == 1 else "process")
+    if executor not in EXECUTORS:
+        raise LlmV2xError(f"executor: {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if opts.get("dask_scheduler") and executor != "dask":
+        raise LlmV2xError(f"dask_scheduler: only read with executor dask, not {executor}")
+    return workers, executor
+
+
 def solve_exact_chunked(instance: Instance, settings: SolveSettings) -> Result:
     """Method ``exact`` with the RSUs solved in chunks on an executor, then verified whole.
 
@@ -265,10 +291,7 @@ def solve_exact_chunked(instance: Instance, settings: SolveSettings) -> Result:
     """
     t0 = time.perf_counter()
     opts = settings.options
-    workers = int(opts.get("workers", 1))
-    executor = opts.get("executor") or ("serial" if workers == 1 else "process")
-    if executor not in EXECUTORS:
-        raise LlmV2xError(f"executor: {executor!r} is not one of {', '.join(EXECUTORS)}")
+    workers, executor = executor_options(opts)
     chunks = plan_chunks(instance, int(opts.get("chunk_vehicles", CHUNK_VEHICLES)))
     payloads = [chunk_payload(instance, c) for c in chunks]
     # the chunk workers get the settings without the chunking options (they solve whole)
