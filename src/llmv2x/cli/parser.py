@@ -100,7 +100,9 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_instance(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p_inst = sub.add_parser("instance", help="generate or check instance files", parents=[common])
+    p_inst = sub.add_parser(
+        "instance", help="generate, check or convert instance files", parents=[common]
+    )
     p_inst.set_defaults(func=None, usage_of=p_inst)
     isub = p_inst.add_subparsers(dest="instance_command", metavar="{generate,check,convert}")
     p = isub.add_parser(
@@ -336,7 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="where the RSU chunks run (= --option executor=...; default process for W > 1)",
     )
-    p_solve.add_argument("-o", "--output", default=None, help="result JSON file to write")
+    p_solve.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="result file to write: .npz for the binary container, else JSON",
+    )
     p_solve.set_defaults(func=c._cmd_solve)
 
     p_eval = sub.add_parser(
