@@ -51,7 +51,7 @@ def solve(
         settings = settings.with_(options=checked)
     func = get_method(method)
     inst = load_instance(instance)
-    check_instance(inst, settings)
+    check_instance(inst, settings, method)
     result = func(inst, settings)
     if not isinstance(result, Result):
         raise LlmV2xError(f"method {method} returned {type(result).__name__}, not a Result")

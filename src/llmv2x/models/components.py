@@ -183,25 +183,79 @@ def declare_comm_costs(m: pyo.ConcreteModel, inst: Instance, settings: SolveSett
     )
 
 
-def declare_bandwidth_budget(m: pyo.ConcreteModel, inst: Instance) -> None:
-    """(10c): the bandwidth shares of RSU m's vehicles sum to b_m^max."""
+def _budget(total: Any, cap: float, inequality: bool) -> Any:
+    """``total == cap`` (P1) or ``total <= cap`` (``budgets=inequality``)."""
+    return total <= cap if inequality else total == cap
+
+
+def declare_bandwidth_budget(
+    m: pyo.ConcreteModel, inst: Instance, inequality: bool = False
+) -> None:
+    """(10c): the bandwidth shares of RSU m's vehicles sum to (at most, ``inequality``) b_m^max."""
     m.bandwidth_budget = pyo.Constraint(
         m.M,
-        rule=lambda _m, r: (
-            sum(_m.b_mhz[int(n)] for n in inst.members[r])
-            == float(inst.rsu["bandwidth_hz"][r]) / HZ_PER_MHZ
+        rule=lambda _m, r: _budget(
+            sum(_m.b_mhz[int(n)] for n in inst.members[r]),
+            float(inst.rsu["bandwidth_hz"][r]) / HZ_PER_MHZ,
+            inequality,
         ),
         doc="(10c) per-RSU bandwidth sums to b_max",
     )
 
 
-def declare_frequency_budget(m: pyo.ConcreteModel, inst: Instance) -> None:
-    """(10e): the frequency shares of RSU m sum to f_m^max."""
+def declare_frequency_budget(
+    m: pyo.ConcreteModel, inst: Instance, inequality: bool = False
+) -> None:
+    """(10e): the frequency shares of RSU m sum to (at most, ``inequality``) f_m^max."""
     m.frequency_budget = pyo.Constraint(
         m.M,
-        rule=lambda _m, r: (
-            sum(_m.f_rsu_ghz[int(n), r] for n in inst.members[r])
-            == float(inst.rsu["f_max_hz"][r]) / HZ_PER_GHZ
+        rule=lambda _m, r: _budget(
+            sum(_m.f_rsu_ghz[int(n), r] for n in inst.members[r]),
+            float(inst.rsu["f_max_hz"][r]) / HZ_PER_GHZ,
+            inequality,
         ),
         doc="(10e) per-RSU GPU frequency shares sum to f_max",
+    )
+
+
+def layer_time_energy(inst: Instance, n: int, rsu: int | None) -> tuple[float, float]:
+    """(T, E) of one layer of vehicle n at 1 GHz, on RSU ``rsu`` or on the vehicle (None).
+
+    T scales as 1/f and E as f^2 (eqs. (1)-(2), (7)-(8)): at f GHz a layer takes T / f s and
+    E f^2 J. The numbers are O(1e-3..1), which solvers' zero tolerances leave intact.
+    """
+    if rsu is None:
+        src, i = inst.vehicle, n
+    else:
+        src, i = inst.rsu, rsu
+    kappa, cores, fpc = (float(src[k][i]) for k in ("kappa", "gpu_cores", "flops_per_cycle"))
+    psi = float(inst.psi[n])
+    return (
+        physics.compute_time(psi, HZ_PER_GHZ, cores, fpc),
+        physics.compute_energy(psi, HZ_PER_GHZ, kappa, cores, fpc),
+    )
+
+
+def declare_deadlines(m: pyo.ConcreteModel, inst: Instance, time_expr: Any) -> None:
+    """Deadlines: ``time_expr(m, n)`` (completion time, s) <= D_n for each vehicle with one.
+
+    The completion time is alpha_n T_n^cmp + (Upsilon - alpha_n) T_nm^cmp + T_n^com
+    (docs/formulation.md#problem-variants); each builder writes it in its own variables.
+    """
+    has = [int(n) for n in np.flatnonzero(~np.isnan(inst.deadline_s))]
+    m.deadline = pyo.Constraint(
+        has,
+        rule=lambda _m, n: time_expr(_m, n) <= float(inst.deadline_s[n]),
+        doc="alpha T^cmp + (Upsilon - alpha) T^cmp_RSU + T^com <= D_n",
+    )
+
+
+def declare_energy_budgets(m: pyo.ConcreteModel, inst: Instance, energy_expr: Any) -> None:
+    """Energy budgets: ``energy_expr(m, n)`` (the vehicle's energy, J) <= E_n for each vehicle
+    with one: alpha_n E_n^cmp + E_n^com (docs/formulation.md#problem-variants)."""
+    has = [int(n) for n in np.flatnonzero(~np.isnan(inst.energy_budget_j))]
+    m.energy_budget = pyo.Constraint(
+        has,
+        rule=lambda _m, n: energy_expr(_m, n) <= float(inst.energy_budget_j[n]),
+        doc="alpha E^cmp + E^com <= E_n",
     )

@@ -11,12 +11,16 @@ import pyomo.environ as pyo
 from llmv2x.instances.schema import Instance
 from llmv2x.models import components as c
 from llmv2x.models.allocation import Allocation
-from llmv2x.models.constants import HZ_PER_GHZ, HZ_PER_MHZ
+from llmv2x.models.constants import BIT_PER_MBIT, HZ_PER_GHZ, HZ_PER_MHZ
+from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 
 
 def build_p1(
-    instance: Instance, settings: SolveSettings, start: Allocation | None = None
+    instance: Instance,
+    settings: SolveSettings,
+    start: Allocation | None = None,
+    problem: Problem | None = None,
 ) -> pyo.ConcreteModel:
     """Build P1 (10): alpha integer (10a), p (10b), b (10c), f^V (10d), f^R (10e).
 
@@ -24,7 +28,16 @@ def build_p1(
     ``f_rsu_ghz`` (GHz, indexed by served pairs (n, m)). The objective is eq. (10) for
     ``settings.objective == paper`` and adds omega_t T^com for ``latency``. ``start`` gives
     initial values; the default is alpha = 1, p = p_min, equal shares, best vehicle frequency.
+
+    ``problem`` (default ``Problem.of(instance, settings)``) adds its variant: budgets as
+    inequalities, deadlines, energy budgets; ``association=decision`` builds the model of
+    ``llmv2x.models.p1_association`` (binaries x_nm over the links) instead.
     """
+    problem = problem or Problem.of(instance, settings)
+    if problem.association_decision:
+        from llmv2x.models.p1_association import build_p1_association
+
+        return build_p1_association(instance, settings, problem, strong=False, start=start)
     m = pyo.ConcreteModel(name=f"P1[{instance.name}]")
     c.declare_sets(m, instance)
     s = start
@@ -44,9 +57,34 @@ def build_p1(
         sense=pyo.minimize,
         doc="(10) sum of Cost_n^V (5) and Cost_m^R (9)",
     )
-    c.declare_bandwidth_budget(m, instance)
-    c.declare_frequency_budget(m, instance)
+    c.declare_bandwidth_budget(m, instance, problem.inequality)
+    c.declare_frequency_budget(m, instance, problem.inequality)
+    if problem.deadlines:
+        c.declare_deadlines(m, instance, lambda _m, n: _plain_time(instance, _m, n))
+    if problem.energy_budgets:
+        c.declare_energy_budgets(m, instance, lambda _m, n: _plain_energy(instance, _m, n))
     return m
+
+
+def _plain_time(inst: Instance, m: pyo.ConcreteModel, n: int) -> Any:
+    """Completion time of vehicle n in P1's own variables (s)."""
+    a = int(inst.association[n])
+    tv, _ = c.layer_time_energy(inst, n, None)
+    tr, _ = c.layer_time_energy(inst, n, a)
+    return (
+        m.alpha[n] * tv / m.f_vehicle_ghz[n]
+        + (inst.layers - m.alpha[n]) * tr / m.f_rsu_ghz[n, a]
+        + float(inst.bits[n]) / BIT_PER_MBIT / m.rate_mbps[n]
+    )
+
+
+def _plain_energy(inst: Instance, m: pyo.ConcreteModel, n: int) -> Any:
+    """Vehicle n's energy (compute and transmission) in P1's own variables (J)."""
+    _, ev = c.layer_time_energy(inst, n, None)
+    return (
+        m.alpha[n] * ev * m.f_vehicle_ghz[n] ** 2
+        + m.p_w[n] * float(inst.bits[n]) / BIT_PER_MBIT / m.rate_mbps[n]
+    )
 
 
 def allocation_from_model(instance: Instance, m: pyo.ConcreteModel) -> Allocation:
@@ -57,6 +95,10 @@ def allocation_from_model(instance: Instance, m: pyo.ConcreteModel) -> Allocatio
         return float("nan") if v is None else float(v)
 
     n_range = range(instance.n_vehicles)
+    if hasattr(m, "x"):  # association is a decision (llmv2x.models.p1_association)
+        from llmv2x.models.p1_association import allocation_from_association_model
+
+        return allocation_from_association_model(instance, m)
     assoc = instance.association
     return Allocation(
         alpha=np.array([val(m.alpha[n]) for n in n_range]),
@@ -71,6 +113,11 @@ def model_values(
     instance: Instance, m: pyo.ConcreteModel, alloc: Allocation
 ) -> Iterator[tuple[Any, float]]:
     """(component, value in the model's scaled units) for each of P1's variables at ``alloc``."""
+    if hasattr(m, "x"):  # association is a decision (llmv2x.models.p1_association)
+        from llmv2x.models.p1_association import association_model_values
+
+        yield from association_model_values(instance, m, alloc)
+        return
     for n in range(instance.n_vehicles):
         yield m.alpha[n], float(alloc.alpha[n])
         yield m.p_w[n], float(alloc.p_w[n])

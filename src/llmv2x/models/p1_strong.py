@@ -33,6 +33,7 @@ from llmv2x.models import physics
 from llmv2x.models.allocation import Allocation
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ, HZ_PER_GHZ, HZ_PER_MHZ
 from llmv2x.models.p1 import set_model_values
+from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 
 #: Points of the p-grid of the rigorous transmit-cost lower bound (latency variant).
@@ -186,8 +187,29 @@ def _snr_per_mhz(inst: Instance, n: int) -> float:
     return float(inst.gain[n]) / (inst.noise_psd_w_per_hz * HZ_PER_MHZ)
 
 
+def valid_reductions(problem: Problem, settings: SolveSettings) -> dict[str, bool]:
+    """Which optimality-based reductions keep an optimal point of ``problem`` (docs/minlp.md).
+
+    ``alpha`` (alpha_n in {1, Upsilon}) and ``f_vehicle`` (the vehicle frequency at its best
+    value) hold without deadlines and energy budgets: either makes alpha's feasible range an
+    interval with interior ends and prices the vehicle frequency. ``p_min`` (p = p_min under
+    ``paper``) holds without deadlines: transmission energy p S / r(p, b) grows with p, so an
+    energy budget only pushes p down. Budgets as inequalities and the association as a
+    decision keep all three (each argument is made at a fixed association and fixed shares).
+    """
+    coupled = problem.deadlines or problem.energy_budgets
+    return {
+        "alpha": not coupled,
+        "f_vehicle": not coupled,
+        "p_min": not settings.latency and not problem.deadlines,
+    }
+
+
 def build_p1_strong(
-    instance: Instance, settings: SolveSettings, reductions: bool | None = None
+    instance: Instance,
+    settings: SolveSettings,
+    reductions: bool | None = None,
+    problem: Problem | None = None,
 ) -> pyo.ConcreteModel:
     """Build the strengthened P1: P1's variables and optimal value, a tighter relaxation.
 
@@ -197,6 +219,9 @@ def build_p1_strong(
     settings : omega_t, objective variant; ``settings.options["reductions"]`` (default True)
         switches the optimality-based reductions (layer 2 of the module docstring).
     reductions : overrides ``settings.options["reductions"]`` when given.
+    problem : the variant (default ``Problem.of(instance, settings)``); only the reductions
+        ``valid_reductions`` keeps are applied, and ``association=decision`` builds
+        ``llmv2x.models.p1_association``'s model with them.
 
     Returns
     -------
@@ -207,6 +232,16 @@ def build_p1_strong(
     """
     if reductions is None:
         reductions = bool(settings.options.get("reductions", True))
+    problem = problem or Problem.of(instance, settings)
+    if problem.association_decision:
+        from llmv2x.models.p1_association import build_p1_association
+
+        return build_p1_association(instance, settings, problem, strong=reductions)
+    red = (
+        valid_reductions(problem, settings)
+        if reductions
+        else dict.fromkeys(("alpha", "f_vehicle", "p_min"), False)
+    )
     inst, w = instance, settings.omega_t
     bd = strong_bounds(inst, settings)
     v = inst.vehicle
@@ -227,12 +262,13 @@ def build_p1_strong(
         fr.set_value(min(fr.value, fr.ub))
 
     # ----- layer 2: optimality-based reductions -----
-    fixed_p = reductions and not settings.latency
-    if reductions:
-        for n in m.N:
+    fixed_p = red["p_min"]
+    for n in m.N:
+        if red["f_vehicle"]:
             m.f_vehicle_ghz[n].fix(float(bd.f_vehicle_best_hz[n]) / HZ_PER_GHZ)
-            if fixed_p:
-                m.p_w[n].fix(float(v["p_min_w"][n]))
+        if fixed_p:
+            m.p_w[n].fix(float(v["p_min_w"][n]))
+    if red["alpha"]:
         m.all_local = pyo.Var(m.N, within=pyo.Binary, initialize=0, doc="1 iff alpha_n = Upsilon")
         m.alpha_split = pyo.Constraint(
             m.N,
@@ -242,11 +278,15 @@ def build_p1_strong(
 
     # ----- compute part: reciprocal and per-layer-cost epigraphs -----
     _declare_layer_epigraph(m, inst, w, bd, "rsu", assoc)
-    if reductions:
+    if not red["f_vehicle"]:
+        _declare_layer_epigraph(m, inst, w, bd, "vehicle", assoc)
+    if red["alpha"]:
         lv = [float(x) for x in bd.layer_vehicle_lo]  # the cost at the fixed best frequency
 
         def vehicle_expr(_m, n):
-            return _m.alpha[n] * lv[n]
+            if red["f_vehicle"]:
+                return _m.alpha[n] * lv[n]
+            return _m.alpha[n] * _m.layer_cost_vehicle[n]
 
         # (Upsilon - 1)(1 - z) layer, linearised exactly: z is binary and layer <= its bound
         lr_lo, lr_hi = bd.layer_rsu_lo, bd.layer_rsu_hi
@@ -274,9 +314,10 @@ def build_p1_strong(
         def rsu_expr(_m, n):
             return _m.rsu_cost_t[n]
     else:
-        _declare_layer_epigraph(m, inst, w, bd, "vehicle", assoc)
 
         def vehicle_expr(_m, n):
+            if red["f_vehicle"]:
+                return _m.alpha[n] * float(bd.layer_vehicle_lo[n])
             return _m.alpha[n] * _m.layer_cost_vehicle[n]
 
         def rsu_expr(_m, n):
@@ -328,9 +369,57 @@ def build_p1_strong(
         sense=pyo.minimize,
         doc="(10) with epigraph variables: equal to P1's objective on the envelopes",
     )
-    c.declare_bandwidth_budget(m, inst)
-    c.declare_frequency_budget(m, inst)
+    c.declare_bandwidth_budget(m, inst, problem.inequality)
+    c.declare_frequency_budget(m, inst, problem.inequality)
+    if problem.deadlines or problem.energy_budgets:
+        _declare_variant_rows(m, inst, problem, bd, scale)
     return m
+
+
+def _declare_variant_rows(
+    m: pyo.ConcreteModel, inst: Instance, problem: Problem, bd: StrongBounds, scale: list[float]
+) -> None:
+    """Deadlines and energy budgets in the strong model's variables (docs/minlp.md).
+
+    The transmission time gets its epigraph ``t_com`` (t_com rate_rel >= S / r^max); the
+    reciprocal-frequency variables inv_f >= 1/f stand for 1/f. Both only overestimate time
+    and energy, and equal them on their envelopes, so the feasible set is P1's.
+    """
+    bits = inst.bits
+    m.t_com = pyo.Var(
+        m.N,
+        bounds=lambda _m, n: (float(bits[n]) / scale[n], float(bits[n] / bd.rate_lo_bps[n])),
+        doc="(4) epigraph of the transmission time S_n / r_n, s",
+    )
+    m.t_com_def = pyo.Constraint(
+        m.N, rule=lambda _m, n: _m.t_com[n] * _m.rate_rel[n] >= float(bits[n]) / scale[n]
+    )
+    coef = {n: c.layer_time_energy(inst, n, None) for n in range(inst.n_vehicles)}
+    coef_r = {n: c.layer_time_energy(inst, n, int(inst.association[n])) for n in coef}
+
+    def inv_fv(_m, n):
+        if hasattr(_m, "inv_f_vehicle"):
+            return _m.inv_f_vehicle[n]
+        return 1.0 / pyo.value(_m.f_vehicle_ghz[n])
+
+    if problem.deadlines:
+        c.declare_deadlines(
+            m,
+            inst,
+            lambda _m, n: (
+                _m.alpha[n] * coef[n][0] * inv_fv(_m, n)
+                + (inst.layers - _m.alpha[n]) * coef_r[n][0] * _m.inv_f_rsu[n]
+                + _m.t_com[n]
+            ),
+        )
+    if problem.energy_budgets:
+        c.declare_energy_budgets(
+            m,
+            inst,
+            lambda _m, n: (
+                _m.alpha[n] * coef[n][1] * _m.f_vehicle_ghz[n] ** 2 + _m.p_w[n] * _m.t_com[n]
+            ),
+        )
 
 
 def _declare_layer_epigraph(
@@ -469,6 +558,8 @@ def lift(
     """
     inst, w = instance, settings.omega_t
     set_model_values(inst, m, alloc)
+    if hasattr(m, "x"):  # association model: set_model_values put every variable on its envelope
+        return
     p, b = np.asarray(alloc.p_w, float), np.asarray(alloc.b_hz, float)
     f_v, f_r = np.asarray(alloc.f_vehicle_hz, float), np.asarray(alloc.f_rsu_hz, float)
     layer_v, layer_r = _vehicle_layer(inst, w, f_v), _rsu_layer(inst, w, f_r)
@@ -480,6 +571,8 @@ def lift(
             (m.rate_rel[n], rate[n] / pyo.value(m.rate_scale[n])),
             (m.comm_t[n], comm[n]),
         ]
+        if hasattr(m, "t_com"):
+            values.append((m.t_com[n], float(inst.bits[n]) / rate[n]))
         if hasattr(m, "all_local"):
             local = float(alloc.alpha[n] >= inst.layers)
             values.append((m.all_local[n], local))

@@ -27,6 +27,7 @@ from llmv2x.instances.schema import Instance
 from llmv2x.models.evaluator import evaluate
 from llmv2x.models.p1 import allocation_from_model, build_p1
 from llmv2x.models.projection import project
+from llmv2x.problem import Problem
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.deadline import Deadline
@@ -109,6 +110,9 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
             message=message,
         )
 
+    problem = Problem.of(instance, settings)
+    if not problem.is_default:
+        solvers["problem"] = ", ".join(problem.variants())
     try:
         model = FORMULATIONS[formulation](instance, settings)
         if deadline.expired():
@@ -124,7 +128,16 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
         raise
     except Exception as exc:  # noqa: BLE001 - any solver failure becomes an error Result
         return fail("error", f"{backend.name}: {_one_line(exc)}")
+    can_be_infeasible = problem.deadlines or problem.energy_budgets
     if not out.has_point:
+        if out.status == "infeasible" and can_be_infeasible:
+            if getattr(backend, "global_solver", False):
+                return fail("infeasible", f"{backend.name} proved the problem infeasible")
+            return fail(
+                "error",
+                f"{backend.name} found no feasible point (it proves nothing: {out.message})",
+                out.iterations,
+            )
         if out.status == "infeasible":
             # P1 always has feasible points (the initial allocation), so this is a numerical
             # failure of the solver on this model, not a property of the instance
@@ -145,13 +158,21 @@ def solve_minlp(instance: Instance, settings: SolveSettings) -> Result:
     raw = allocation_from_model(instance, model)
     if not all(np.all(np.isfinite(a)) for a in (raw.alpha, raw.p_w, raw.b_hz)):
         return fail("error", f"{backend.name}: incumbent has missing values", out.iterations)
-    alloc, change = project(instance, raw)
+    alloc, change = project(instance, raw, problem)
     solvers["projection"] = f"max rel. change {change:.1e}"
     status, message = out.status, out.message
     bound = out.bound if getattr(backend, "global_solver", False) else None
     if status == "optimal" and bound is None:
         status = "feasible"
     ev = evaluate(instance, alloc, settings)
+    if not problem.is_default and not ev.feasible:
+        # a point the evaluator refuses is never returned (docs/minlp.md)
+        return fail(
+            "error",
+            f"{backend.name}: its point breaks {ev.worst} by {ev.max_violation:.1e} "
+            "after projection; no feasible point",
+            out.iterations,
+        )
     if bound is not None and ev.feasible:
         known = min(ev.objective, _reference_objective(instance, settings))
         bound, status, message = _reconcile(bound, ev.objective, known, status, message)
