@@ -8,8 +8,9 @@ written per link and switched by x_nm:
 * the budgets (10c), (10e) sum per-link copies bb_nm = x_nm b_n and ff_nm = x_nm f^R_n,
   linearised exactly (x binary, b and f^R bounded: the four McCormick inequalities are the
   convex hull of the product);
-* the rate is a hypograph ``rate_rel`` (relative to its largest value over the links, so
-  at most 1): rate_rel_n <= r_nm(p_n, b_n) / r_n^max + (1 - x_nm), big-M with M = 1;
+* the rate is a hypograph ``rate_rel`` (relative to its largest value over the links):
+  rate_rel_n <= sum_m rl_nm with rl_nm <= x_nm r_nm^max and rl_nm <= r_nm(p_n, b_n), so
+  only the chosen link's rate counts and no big-M constant is needed;
 * the RSU layer cost and (for deadlines) the RSU compute time are epigraphs with big-M
   bounds computed from the data (the cost at the 1 MHz floor or at F_m, whichever is larger).
 
@@ -163,10 +164,11 @@ def build_p1_association(
         )
 
     # ----- communication: per-link rate hypograph (M = 1), transmission-time epigraph -----
-    scale = {
-        n: max(_rate_bps(inst, n, r, float(v["p_max_w"][n]), b_hi[n]) for r in cand[n])
-        for n in cand
-    }
+    red = valid_reductions(problem, settings) if strong else {}
+    # rates relative to their largest possible value (at p_min when p is fixed there): a rate
+    # is a few kbit/s, and a solver's absolute feasibility tolerance must stay relative to it
+    p_top = v["p_min_w"] if red.get("p_min") else v["p_max_w"]
+    scale = {n: max(_rate_bps(inst, n, r, float(p_top[n]), b_hi[n]) for r in cand[n]) for n in cand}
     r_lo = {
         n: min(_rate_bps(inst, n, r, float(v["p_min_w"][n]), B_FLOOR_HZ) for r in cand[n])
         for n in cand
@@ -177,12 +179,25 @@ def build_p1_association(
         m.N, bounds=lambda _m, n: (r_lo[n] / scale[n], 1.0), initialize=1.0, doc="r_n / r_n^max"
     )
 
+    # per-link rate copies: rl_nm <= x_nm r_nm^max and rl_nm <= r_nm(p_n, b_n), no big-M (a
+    # big-M of 1 let SCIP's integrality tolerance on x leak ~1e-5 relative into the rate)
+    r_max = {(n, r): _rate_bps(inst, n, r, float(p_top[n]), b_hi[n]) for n, r in links}
+    m.rate_link = pyo.Var(
+        m.L, bounds=lambda _m, n, r: (0.0, r_max[n, r] / scale[n]), doc="r_nm / r_n^max if x_nm"
+    )
+    m.rate_on = pyo.Constraint(
+        m.L, rule=lambda _m, n, r: _m.rate_link[n, r] <= r_max[n, r] / scale[n] * _m.x[n, r]
+    )
+
     def rate_rule(_m, n, r):
         snr = inst.link_gain(n, r) / (inst.noise_psd_w_per_hz * HZ_PER_MHZ)
         r_mhz = physics.uplink_rate(_m.b_mhz[n], _m.p_w[n], snr, 1.0, pyo.log)
-        return _m.rate_rel[n] <= HZ_PER_MHZ / scale[n] * r_mhz + (1 - _m.x[n, r])
+        return _m.rate_link[n, r] <= HZ_PER_MHZ / scale[n] * r_mhz
 
-    m.rate_def = pyo.Constraint(m.L, rule=rate_rule, doc="(3) with link m's gain when x_nm = 1")
+    m.rate_def = pyo.Constraint(m.L, rule=rate_rule, doc="(3) with link m's gain")
+    m.rate_sum = pyo.Constraint(
+        m.N, rule=lambda _m, n: _m.rate_rel[n] <= sum(_m.rate_link[n, r] for r in cand[n])
+    )
     bits = inst.bits
     m.t_com = pyo.Var(
         m.N,
@@ -215,7 +230,6 @@ def build_p1_association(
             >= (ups - _m.alpha[n]) * layer_r(n, r, _m.f_rsu_ghz[n]) - big_c[n] * (1 - _m.x[n, r])
         ),
     )
-    red = valid_reductions(problem, settings) if strong else {}
     bd_fv = c.initial_frequency_hz(inst, settings)
     for n in m.N:
         if red.get("f_vehicle"):
@@ -227,6 +241,9 @@ def build_p1_association(
         m.alpha_split = pyo.Constraint(
             m.N, rule=lambda _m, n: _m.alpha[n] == 1 + (ups - 1) * _m.all_local[n]
         )
+
+    if red.get("alpha") and red.get("p_min"):
+        _perspective_cuts(m, inst, settings, links, cand, tr, fmax, f_hi)
 
     def veh(_m, n):
         t, e = tv[n]
@@ -316,15 +333,113 @@ def association_model_values(
         t_com = float(inst.bits[n]) / rate
         yield m.t_com[n], t_com
         yield m.rate_rel[n], rate / pyo.value(m.rate_scale[n])
+        for r in inst.candidates(n):
+            yield m.rate_link[n, int(r)], float(int(r) == a) * rate / pyo.value(m.rate_scale[n])
         t, e = c.layer_time_energy(inst, n, a)
         f = float(alloc.f_rsu_hz[n] / HZ_PER_GHZ)
         share = ups - float(alloc.alpha[n])
         yield m.rsu_cost[n], share * (w * t / f + we * e * f**2)
         if hasattr(m, "t_rsu"):
             yield m.t_rsu[n], share * t / f
+        local = float(alloc.alpha[n] >= ups)
         if hasattr(m, "all_local"):
-            yield m.all_local[n], float(alloc.alpha[n] >= ups)
+            yield m.all_local[n], local
+        if hasattr(m, "w_off"):
+            for r in inst.candidates(n):
+                r = int(r)
+                off = float(r == a) * (1.0 - local)
+                yield m.w_off[n, r], off
+                yield m.ffw[n, r], off * f
+                yield m.rsu_link[n, r], off * (w * t / f + we * e * f**2)
+                yield m.comm_link[n, r], float(r == a) * we * float(alloc.p_w[n]) * t_com
     if hasattr(m, "served"):
         used = set(int(a) for a in assoc)
         for r in m.M:
             yield m.served[r], float(r in used)
+
+
+#: Tangent points per link in f^R of the perspective cuts (``_perspective_cuts``).
+CUT_POINTS = 48
+
+
+def _perspective_cuts(
+    m: pyo.ConcreteModel,
+    inst: Instance,
+    settings: SolveSettings,
+    links: list[tuple[int, int]],
+    cand: dict,
+    tr: dict,
+    fmax: np.ndarray,
+    f_hi: dict,
+) -> None:
+    """Linear cuts from the perspectives of the per-link costs (strong, reductions on).
+
+    With p = p_min the transmit cost h_m(b) = S omega_e p / r_nm(b) is convex in b, and the
+    RSU layer cost g_m(f) convex in f; for x in {0, 1}, x h(b / x) >= h(b0) x + h'(b0)(b - b0 x)
+    holds with b the per-link copy bb_nm (0 when x = 0), so summing over the links bounds the
+    vehicle's cost from below, linearly in (x, bb). The RSU term (Upsilon - 1)(1 - z) g uses
+    w_nm = x_nm (1 - z_n) and its own copy of f^R (both exact McCormick, all binary-bounded).
+    """
+    from llmv2x.models.p1_strong import COMM_B_GEOM, COMM_B_LIN, _b_points
+
+    w, we, ups = settings.omega_t, settings.omega_e, inst.layers
+    v = inst.vehicle
+    m.w_off = pyo.Var(m.L, bounds=(0, 1), doc="x_nm (1 - all_local_n)")
+    m.w_off_a = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.w_off[n, r] <= _m.x[n, r])
+    m.w_off_b = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.w_off[n, r] <= 1 - _m.all_local[n])
+    m.w_off_c = pyo.Constraint(
+        m.L, rule=lambda _m, n, r: _m.w_off[n, r] >= _m.x[n, r] - _m.all_local[n]
+    )
+    fl = F_RSU_FLOOR_HZ / HZ_PER_GHZ
+    m.ffw = pyo.Var(m.L, bounds=lambda _m, n, r: (0.0, float(fmax[r]) / HZ_PER_GHZ))
+    m.ffw_a = pyo.Constraint(
+        m.L, rule=lambda _m, n, r: _m.ffw[n, r] <= float(fmax[r]) / HZ_PER_GHZ * _m.w_off[n, r]
+    )
+    m.ffw_b = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.ffw[n, r] >= fl * _m.w_off[n, r])
+    m.ffw_c = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.ffw[n, r] <= _m.f_rsu_ghz[n])
+    m.ffw_d = pyo.Constraint(
+        m.L,
+        rule=lambda _m, n, r: (
+            _m.ffw[n, r] >= _m.f_rsu_ghz[n] - f_hi[n] / HZ_PER_GHZ * (1 - _m.w_off[n, r])
+        ),
+    )
+    comm, rsu = [], []
+    for n, r in links:
+        p0 = float(v["p_min_w"][n])
+        a = inst.link_gain(n, r) / (inst.noise_psd_w_per_hz * HZ_PER_MHZ)
+        k = float(inst.bits[n]) * we * p0 / HZ_PER_MHZ
+        b_hi = float(inst.rsu["bandwidth_hz"][r]) / HZ_PER_MHZ
+        for b0 in _b_points(b_hi * HZ_PER_MHZ, COMM_B_GEOM, COMM_B_LIN) / HZ_PER_MHZ:
+            snr = a * p0 / b0
+            r0 = b0 * np.log1p(snr) / np.log(2.0)
+            dr = (np.log1p(snr) - snr / (1 + snr)) / np.log(2.0)
+            comm.append((n, r, k / r0, -k * dr / r0**2, b0))
+        t, e = tr[n, r]
+        for f0 in np.geomspace(fl, float(fmax[r]) / HZ_PER_GHZ, CUT_POINTS):
+            rsu.append((n, r, w * t / f0 + we * e * f0**2, -w * t / f0**2 + 2 * we * e * f0, f0))
+    m.comm_link = pyo.Var(m.L, bounds=(0, None), doc="per-link transmit cost lower bound")
+    m.comm_cut = pyo.Constraint(
+        range(len(comm)),
+        rule=lambda _m, j: (
+            _m.comm_link[comm[j][:2]]
+            >= comm[j][2] * _m.x[comm[j][:2]]
+            + comm[j][3] * (_m.bb_mhz[comm[j][:2]] - comm[j][4] * _m.x[comm[j][:2]])
+        ),
+    )
+    m.comm_sum = pyo.Constraint(
+        m.N,
+        rule=lambda _m, n: we * _m.p_w[n] * _m.t_com[n] >= sum(_m.comm_link[n, r] for r in cand[n]),
+    )
+    m.rsu_link = pyo.Var(m.L, bounds=(0, None), doc="per-link RSU layer cost lower bound")
+    m.rsu_cut = pyo.Constraint(
+        range(len(rsu)),
+        rule=lambda _m, j: (
+            _m.rsu_link[rsu[j][:2]]
+            >= rsu[j][2] * _m.w_off[rsu[j][:2]]
+            + rsu[j][3] * (_m.ffw[rsu[j][:2]] - rsu[j][4] * _m.w_off[rsu[j][:2]])
+        ),
+    )
+    m.rsu_sum = pyo.Constraint(
+        m.N,
+        rule=lambda _m, n: _m.rsu_cost[n] >= (ups - 1) * sum(_m.rsu_link[n, r] for r in cand[n]),
+    )
