@@ -273,11 +273,13 @@ def solve_ao_family(
 
     Starts tried, under fixed association: the generator's reference allocation and AO's P1
     point (each kept only if the evaluator finds it feasible); AO runs from each and the best
-    end point is kept. Under ``association=decision`` AO with association steps runs from
-    that point, so it never ends worse. No feasible start: status ``error`` and no point.
+    end point is kept. No feasible start: status ``error`` and no point. Association as a
+    decision is refused (SettingsError), as ``check_instance`` does for ``ao``.
     """
+    if problem.association_decision:
+        raise SettingsError("method ao does not support association=decision yet; use minlp")
     max_rounds = int(settings.options.get("max_rounds", 10))
-    fixed = dataclasses.replace(problem, association="fixed")
+    fixed = problem
     starts = {"reference": reference_allocation(instance)}
     if not deadline.expired():
         p1 = _p1_start(instance, settings)
@@ -300,13 +302,6 @@ def solve_ao_family(
         return make_result(
             instance, settings, "ao", None, "error", time.perf_counter() - t0, message=msg
         )
-    if problem.association_decision:
-        pt, rows, conv = run_family(instance, settings, problem, best, max_rounds, deadline)
-        traces.append(pd.DataFrame(rows).assign(start="best fixed", association="decision"))
-        alloc = pt.allocation()
-        ev = evaluate(instance, alloc, settings, problem=problem)
-        if ev.feasible and ev.objective <= best_obj:
-            best, best_obj, converged = alloc, ev.objective, conv
     trace = pd.concat(traces, ignore_index=True)
     status = "time_limit" if deadline.hit else ("converged" if converged else "feasible")
     notes = [f"problem: {', '.join(problem.variants())}"]

@@ -13,8 +13,7 @@ The paper's two blocks, per RSU, now coupled (docs/algorithms.md#ao-for-the-prob
 
 Both blocks separate by RSU, so each RSU's new block is kept only if it is feasible and does
 not raise that RSU's cost: the objective sequence is monotone and every iterate feasible.
-Under ``association=decision`` an association step follows each round: vehicle n moves to
-another of its links when re-solving the two touched RSUs (both blocks) lowers the objective.
+Association as a decision is not modelled here (``check_instance`` refuses it for ``ao``).
 """
 
 from __future__ import annotations
@@ -137,54 +136,107 @@ class Family:
         return cost, ok
 
     # ---- block I: (alpha, f) of RSU m, communication fixed
-    def block1(self, pt: Point, idx: np.ndarray, m: int) -> None:
-        """Replace RSU ``m``'s (alpha, f) in ``pt`` by a better feasible one, if found."""
+    def block1(self, pt: Point, idx: np.ndarray, m: int, relax: bool = True) -> None:
+        """Replace RSU ``m``'s (alpha, f) in ``pt`` by a better feasible one, if found (or by
+        a feasible one when ``pt`` breaks a constraint there). ``relax=False`` skips the
+        relaxation in alpha (alpha rounded at the current frequencies only)."""
         k = len(idx)
         tc, ec, _ = self.comm(idx, m, pt.p[idx], pt.b[idx])
         dres, eres = self.dl[idx] - tc, self.eb[idx] - ec
         has_d, has_e = ~np.isnan(dres), ~np.isnan(eres)
-        base_cost, _ = self.rsu_state(pt, idx, m)
+        base_cost, base_ok = self.rsu_state(pt, idx, m)
         scale = max(abs(base_cost), 1e-12)
         lo = np.concatenate([np.ones(k), self.fmin[idx] / GHZ, np.full(k, F_RSU_FLOOR_HZ / GHZ)])
         hi = np.concatenate(
             [np.full(k, self.ups), self.fmax[idx] / GHZ, np.full(k, self.fm[m] / GHZ)]
         )
 
-        def unpack(x, alpha):
-            a = x[:k] if alpha is None else alpha
-            return a, x[k : 2 * k] * GHZ, x[2 * k :] * GHZ
+        psi, cdv, kv, cdr, kr, w = (
+            self.psi[idx],
+            self.cdv[idx],
+            self.kv[idx],
+            self.cdr[m],
+            self.kr[m],
+            self.w,
+        )
+        rows_d, rows_e = np.flatnonzero(has_d), np.flatnonzero(has_e)
+        dl, eb = self.dl[idx][has_d], self.eb[idx][has_e]
+
+        def parts(x):
+            a, fv, fr = x[:k], x[k : 2 * k] * GHZ, x[2 * k :] * GHZ
+            tv, tr = psi / (fv * cdv), psi / (fr * cdr)
+            ev, er = kv * fv**2 * psi / cdv, kr * fr**2 * psi / cdr
+            return a, fv, fr, tv, tr, ev, er
+
+        def obj(x):
+            a, fv, fr, tv, tr, ev, er = parts(x)
+            lv, lr = w * tv + (1 - w) * ev, w * tr + (1 - w) * er
+            val = np.sum(a * lv + (self.ups - a) * lr) / scale
+            g = (
+                np.concatenate(
+                    [
+                        lv - lr,
+                        a * (-w * tv / fv + 2 * (1 - w) * ev / fv) * GHZ,
+                        (self.ups - a) * (-w * tr / fr + 2 * (1 - w) * er / fr) * GHZ,
+                    ]
+                )
+                / scale
+            )
+            return float(val), g
+
+        def cons(x):
+            a, fv, fr, tv, tr, ev, er = parts(x)
+            t = a * tv + (self.ups - a) * tr
+            return np.concatenate([(dres[has_d] - t[has_d]) / dl, (eres - a * ev)[has_e] / eb])
+
+        def cons_jac(x):
+            a, fv, fr, tv, tr, ev, er = parts(x)
+            jac = np.zeros((len(rows_d) + len(rows_e), 3 * k))
+            r = np.arange(len(rows_d))
+            jac[r, rows_d] = -(tv - tr)[rows_d] / dl
+            jac[r, k + rows_d] = (a * tv / fv)[rows_d] * GHZ / dl
+            jac[r, 2 * k + rows_d] = ((self.ups - a) * tr / fr)[rows_d] * GHZ / dl
+            r = len(rows_d) + np.arange(len(rows_e))
+            jac[r, rows_e] = -ev[rows_e] / eb
+            jac[r, k + rows_e] = -(2 * a * ev / fv)[rows_e] * GHZ / eb
+            return jac
+
+        fm_g = self.fm[m] / GHZ
+        bud_jac = np.concatenate([np.zeros(2 * k), -np.ones(k) / fm_g])[None, :]
 
         def solve(x0, alpha):
-            def obj(x):
-                a, fv, fr = unpack(x, alpha)
-                return float(np.sum(self.compute(idx, m, a, fv, fr)[2])) / scale
-
-            def cons(x):
-                a, fv, fr = unpack(x, alpha)
-                t, e, _ = self.compute(idx, m, a, fv, fr)
-                out = [
-                    (dres[has_d] * (1 - MARGIN) - t[has_d]) / self.dl[idx][has_d],
-                    (eres[has_e] * (1 - MARGIN) - e[has_e]) / self.eb[idx][has_e],
-                ]
-                return np.concatenate(out)
-
-            def budget(x):
-                return np.array([self.fm[m] / GHZ - np.sum(x[2 * k :])]) / (self.fm[m] / GHZ)
-
             free = slice(0, 3 * k) if alpha is None else slice(k, 3 * k)
 
             def full(y):
                 return y if alpha is None else np.concatenate([alpha, y])
 
             kind = "ineq" if self.problem.inequality else "eq"
-            c = [{"type": kind, "fun": lambda y: budget(full(y))}]
+            c = [
+                {
+                    "type": kind,
+                    "fun": lambda y: np.array([(fm_g - np.sum(y[-k:])) / fm_g]),
+                    "jac": lambda y: bud_jac[:, free],
+                }
+            ]
             if has_d.any() or has_e.any():
-                c.append({"type": "ineq", "fun": lambda y: cons(full(y))})
+                c.append(
+                    {
+                        "type": "ineq",
+                        "fun": lambda y: cons(full(y)),
+                        "jac": lambda y: cons_jac(full(y))[:, free],
+                    }
+                )
             y0 = np.clip(x0, lo, hi)[free]
+
+            def f(y):
+                val, g = obj(full(y))
+                return val, g[free]
+
             with np.errstate(all="ignore"):
                 res = minimize(
-                    lambda y: obj(full(y)),
+                    f,
                     y0,
+                    jac=True,
                     method="SLSQP",
                     bounds=list(zip(lo[free], hi[free], strict=True)),
                     constraints=c,
@@ -194,8 +246,7 @@ class Family:
 
         x0 = np.concatenate([pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ])
         cands = []
-        relaxed = solve(x0, None)
-        for xr in (relaxed, x0):
+        for xr in (solve(x0, None), x0) if relax else (x0,):
             alpha = self.round_alpha(idx, m, xr, dres, eres, pt.alpha[idx])
             cands.append(solve(np.concatenate([alpha, xr[k:]]), alpha))
         for x in cands:
@@ -208,7 +259,8 @@ class Family:
             if not self.problem.inequality:  # exact sum
                 trial.fr[idx] *= self.fm[m] / np.sum(trial.fr[idx])
             cost, ok = self.rsu_state(trial, idx, m)
-            if ok and cost <= base_cost:
+            if ok and (cost <= base_cost or not base_ok):
+                base_ok = True
                 pt.alpha[idx], pt.fv[idx], pt.fr[idx] = (
                     trial.alpha[idx],
                     trial.fv[idx],
@@ -248,38 +300,78 @@ class Family:
         tk, ek, _ = self.compute(idx, m, pt.alpha[idx], pt.fv[idx], pt.fr[idx])
         dres, eres = self.dl[idx] - tk, self.eb[idx] - ek
         has_d, has_e = ~np.isnan(dres), ~np.isnan(eres)
-        base_cost, _ = self.rsu_state(pt, idx, m)
+        base_cost, base_ok = self.rsu_state(pt, idx, m)
         scale = max(abs(base_cost), 1e-12)
         pmax = self.pmax[idx]
         lo = np.concatenate([self.pmin[idx] / pmax, np.full(k, B_FLOOR_HZ / MHZ)])
         hi = np.concatenate([np.ones(k), np.full(k, self.bw[m] / MHZ)])
 
-        def comm(x):
-            return self.comm(idx, m, x[:k] * pmax, x[k:] * MHZ)
+        g_n, bits, w = self.gain(idx, m), self.bits[idx], self.w
+        lat = w if self.latency else 0.0
+        rows_d, rows_e = np.flatnonzero(has_d), np.flatnonzero(has_e)
+        dl, eb = self.dl[idx][has_d], self.eb[idx][has_e]
+        ln2 = np.log(2.0)
+
+        def parts(x):
+            p, b = x[:k] * pmax, x[k:] * MHZ
+            z = g_n * p / (self.noise * b)
+            r = b * np.log1p(z) / ln2
+            dr_dp = g_n / (self.noise * ln2 * (1 + z)) * pmax
+            dr_db = (np.log1p(z) - z / (1 + z)) / ln2 * MHZ
+            return p, r, dr_dp, dr_db
 
         def obj(x):
-            return float(np.sum(comm(x)[2])) / scale
+            p, r, dr_dp, dr_db = parts(x)
+            num = (1 - w) * p + lat
+            val = np.sum(num * bits / r) / scale
+            g = (
+                np.concatenate(
+                    [
+                        ((1 - w) * pmax * bits / r - num * bits / r**2 * dr_dp),
+                        -num * bits / r**2 * dr_db,
+                    ]
+                )
+                / scale
+            )
+            return float(val), g
 
         def cons(x):
-            t, e, _ = comm(x)
+            p, r, _, _ = parts(x)
+            t = bits / r
             return np.concatenate(
-                [
-                    (dres[has_d] * (1 - MARGIN) - t[has_d]) / self.dl[idx][has_d],
-                    (eres[has_e] * (1 - MARGIN) - e[has_e]) / self.eb[idx][has_e],
-                ]
+                [(dres[has_d] - t[has_d]) / dl, (eres[has_e] - (p * t)[has_e]) / eb]
             )
 
-        def budget(x):
-            return np.array([self.bw[m] / MHZ - np.sum(x[k:])]) / (self.bw[m] / MHZ)
+        def cons_jac(x):
+            p, r, dr_dp, dr_db = parts(x)
+            jac = np.zeros((len(rows_d) + len(rows_e), 2 * k))
+            q = bits / r**2
+            i = np.arange(len(rows_d))
+            jac[i, rows_d] = (q * dr_dp)[rows_d] / dl
+            jac[i, k + rows_d] = (q * dr_db)[rows_d] / dl
+            i = len(rows_d) + np.arange(len(rows_e))
+            jac[i, rows_e] = -(pmax * bits / r - p * q * dr_dp)[rows_e] / eb
+            jac[i, k + rows_e] = (p * q * dr_db)[rows_e] / eb
+            return jac
 
-        c = [{"type": "eq" if not self.problem.inequality else "ineq", "fun": budget}]
+        bw_m = self.bw[m] / MHZ
+        bud_jac = np.concatenate([np.zeros(k), -np.ones(k) / bw_m])[None, :]
+        kind = "ineq" if self.problem.inequality else "eq"
+        c = [
+            {
+                "type": kind,
+                "fun": lambda x: np.array([(bw_m - np.sum(x[k:])) / bw_m]),
+                "jac": lambda x: bud_jac,
+            }
+        ]
         if has_d.any() or has_e.any():
-            c.append({"type": "ineq", "fun": cons})
+            c.append({"type": "ineq", "fun": cons, "jac": cons_jac})
         x0 = np.clip(np.concatenate([pt.p[idx] / pmax, pt.b[idx] / MHZ]), lo, hi)
         with np.errstate(all="ignore"):
             res = minimize(
                 obj,
                 x0,
+                jac=True,
                 method="SLSQP",
                 bounds=list(zip(lo, hi, strict=True)),
                 constraints=c,
@@ -291,7 +383,7 @@ class Family:
         if not self.problem.inequality:
             trial.b[idx] *= self.bw[m] / np.sum(trial.b[idx])
         cost, ok = self.rsu_state(trial, idx, m)
-        if ok and cost <= base_cost:
+        if ok and (cost <= base_cost or not base_ok):
             pt.p[idx], pt.b[idx] = trial.p[idx], trial.b[idx]
 
     # ---- whole-point helpers
@@ -313,59 +405,6 @@ class Family:
             if m in groups:
                 self.block2(pt, groups[m], m)
 
-    def association_step(self, pt: Point) -> int:
-        """Reassignment moves: vehicle n to another of its links, scored by re-solving the two
-        touched RSUs; a move is kept when the objective falls and the point stays feasible.
-        Returns the number of moves kept."""
-        moved = 0
-        for n in range(self.inst.n_vehicles):
-            here = int(pt.assoc[n])
-            for m in self.inst.candidates(n):
-                m = int(m)
-                if m == here:
-                    continue
-                trial = self.move(pt, n, here, m)
-                if trial is None:
-                    continue
-                touched = (here, m)
-                old = sum(self.rsu_state(pt, np.flatnonzero(pt.assoc == r), r)[0] for r in touched)
-                states = [
-                    self.rsu_state(trial, np.flatnonzero(trial.assoc == r), r)
-                    for r in touched
-                    if np.any(trial.assoc == r)
-                ]
-                if all(ok for _, ok in states) and sum(c for c, _ in states) < old * (1 - 1e-12):
-                    pt.alpha, pt.p, pt.b, pt.fv, pt.fr, pt.assoc = (
-                        trial.alpha,
-                        trial.p,
-                        trial.b,
-                        trial.fv,
-                        trial.fr,
-                        trial.assoc,
-                    )
-                    here, moved = m, moved + 1
-        return moved
-
-    def move(self, pt: Point, n: int, src: int, dst: int) -> Point | None:
-        """``pt`` with vehicle n moved from ``src`` to ``dst``: equal re-split of both RSUs'
-        shares, p = p_max, f_n = f_max, then two rounds on the two RSUs."""
-        trial = pt.copy()
-        trial.assoc[n] = dst
-        trial.p[n], trial.fv[n] = self.pmax[n], self.fmax[n]
-        for r in (src, dst):
-            idx = np.flatnonzero(trial.assoc == r)
-            if idx.size:
-                trial.b[idx] = self.bw[r] / idx.size
-                trial.fr[idx] = self.fm[r] / idx.size
-        for r in (src, dst):
-            idx = np.flatnonzero(trial.assoc == r)
-            if idx.size and not self.rsu_state(trial, idx, r)[1]:
-                # the equal split may break a deadline: fix alpha first, then try again
-                self.block1(trial, idx, r)
-        for _ in range(2):
-            self.round_(trial, (src, dst))
-        return trial
-
 
 def run_family(
     instance: Instance,
@@ -375,7 +414,7 @@ def run_family(
     max_rounds: int,
     deadline: Any,
 ) -> tuple[Point, list[dict[str, Any]], bool]:
-    """AO rounds (and association steps under ``decision``) from the feasible ``start``.
+    """AO rounds from the feasible ``start`` under fixed association.
 
     Stops when the relative objective change of a round is at most ``settings.tol`` (at
     least two rounds), after ``max_rounds`` or when ``deadline`` expires. Returns the last
@@ -384,27 +423,23 @@ def run_family(
     fam = Family(instance, settings, problem)
     pt = Point.of(start, instance)
     obj = fam.total(pt)
-    rows: list[dict[str, Any]] = [
-        {"round": 0, "block": "start", "objective": obj, "moves": 0, "time_s": 0.0}
-    ]
+    rows: list[dict[str, Any]] = [{"round": 0, "block": "start", "objective": obj, "time_s": 0.0}]
     for rnd in range(1, max_rounds + 1):
         if deadline.expired():
             break
         t = time.perf_counter()
         fam.round_(pt)
-        moves = fam.association_step(pt) if problem.association_decision else 0
         new = fam.total(pt)
         rows.append(
             {
                 "round": rnd,
-                "block": "I+II" + ("+assoc" if moves else ""),
+                "block": "I+II",
                 "objective": new,
-                "moves": moves,
                 "time_s": time.perf_counter() - t,
             }
         )
         change = abs(obj - new) / max(abs(new), 1e-300)
         obj = new
-        if rnd >= 2 and change <= max(settings.tol, 1e-12) and moves == 0:
+        if rnd >= 2 and change <= max(settings.tol, 1e-12):
             return pt, rows, True
     return pt, rows, False

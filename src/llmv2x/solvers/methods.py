@@ -204,16 +204,20 @@ def check_instance(
     Per-vehicle deadlines (``deadline_s``) and energy budgets (``energy_budget_j``) are
     parsed and validated (docs/data-format.md), and the settings ``budgets`` and
     ``association`` are checked by the evaluator (docs/formulation.md#problem-variants).
-    Method ``minlp`` models every variant (``VARIANT_METHODS``); for any other method, or
+    Method ``minlp`` models every variant (``VARIANT_METHODS``), ``ao`` every variant under
+    fixed association; for any other method, or
     when no method is named, every Problem but P1 is refused with one line naming the first
     variant.
     """
     from llmv2x.problem import Problem
     from llmv2x.settings import SolveSettings
 
+    problem = Problem.of(instance, settings or SolveSettings())
+    if method == "ao" and problem.association_decision:
+        # AO models budgets, deadlines and energy budgets under fixed association only
+        raise SettingsError("method ao does not support association=decision yet; use minlp")
     if method in VARIANT_METHODS:
         return
-    problem = Problem.of(instance, settings or SolveSettings())
     # the wording predates minlp's support; tests and users match on it, so it stays
     who, hint = "no method supports", ""
     for has, what in (

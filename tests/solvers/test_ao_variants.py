@@ -1,0 +1,90 @@
+"""AO on the problem family (docs/algorithms.md#ao-for-the-problem-family): feasible points,
+real alternation under deadlines, inequality budgets never worse than equality, status
+``error`` (no point) when no feasible start exists, association as a decision refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from llmv2x.errors import SettingsError
+from llmv2x.instances.generate import generate_instance, reference_allocation, reference_limits
+from llmv2x.models.evaluator import evaluate
+from llmv2x.settings import SolveSettings
+from llmv2x.solvers.ao import solve_ao
+from llmv2x.solvers.methods import check_instance
+
+
+def _instance(seed: int, tau: float, energy: float | None = 1.05):
+    return generate_instance(
+        seed=seed, vehicles=20, rsus=5, deadline_tightness=tau, energy_tightness=energy
+    )
+
+
+@pytest.fixture(scope="module")
+def binding():
+    """An instance whose deadlines bind at the reference allocation's neighbourhood."""
+    inst = _instance(6, 1.25)
+    return inst, solve_ao(inst, SolveSettings())
+
+
+def test_deadlines_and_energy_budgets_give_a_feasible_point_below_the_reference(binding):
+    inst, res = binding
+    assert res.status == "converged", res.message
+    ev = evaluate(inst, res.allocation, SolveSettings())
+    assert ev.feasible, ev.worst
+    ref = evaluate(inst, reference_allocation(inst), SolveSettings()).objective
+    assert res.objective <= ref * (1 + 1e-12)
+    assert res.objective < 0.99 * ref  # AO really improves on its start
+    assert res.problem.deadlines and res.problem.energy_budgets
+
+
+def test_ao_alternates_for_real_when_deadlines_bind(binding):
+    inst, res = binding
+    trace = res.trace["ao"]
+    rounds = trace[trace["round"] > 0]
+    assert len(rounds) >= 2
+    obj = rounds["objective"].to_numpy()
+    assert np.all(np.diff(obj) <= 1e-9 * obj[:-1])  # monotone
+    assert obj[1] < obj[0] * (1 - 1e-6)  # round 2 improves on round 1: the blocks couple
+    # a deadline binds at AO's point: the blocks see each other's time
+    t = evaluate(inst, res.allocation, SolveSettings()).metrics
+    assert t is not None
+
+
+def test_association_decision_is_refused_clearly_for_ao(binding):
+    inst, _ = binding
+    with pytest.raises(SettingsError, match="method ao does not support association=decision"):
+        check_instance(inst, SolveSettings(association="decision"), "ao")
+    with pytest.raises(SettingsError, match="association=decision"):
+        solve_ao(inst, SolveSettings(association="decision"))
+
+
+def test_inequality_budgets_are_never_worse_than_equality():
+    inst = generate_instance(seed=5, vehicles=20, rsus=5)
+    eq = solve_ao(inst, SolveSettings())
+    ineq = solve_ao(inst, SolveSettings(budgets="inequality"))
+    assert ineq.status in ("converged", "feasible"), ineq.message
+    assert evaluate(inst, ineq.allocation, SolveSettings(budgets="inequality")).feasible
+    assert ineq.objective <= eq.objective * (1 + 1e-12)
+
+
+def test_impossible_deadlines_give_error_and_no_point():
+    inst = _instance(0, 1.0, None)
+    time_r, _ = reference_limits(inst)
+    # far below any reachable completion time (R is the fastest point, up to the shares)
+    hopeless = dataclasses.replace(inst, deadline_s=0.01 * time_r)
+    res = solve_ao(hopeless, SolveSettings())
+    assert res.status == "error"
+    assert res.allocation is None and res.objective is None
+    assert "no feasible start" in res.message
+
+
+def test_check_instance_lets_ao_take_every_fixed_association_variant():
+    inst = _instance(0, 1.5)
+    for settings in (SolveSettings(), SolveSettings(budgets="inequality")):
+        check_instance(inst, settings, "ao")  # no error
+    with pytest.raises(SettingsError, match="deadlines"):
+        check_instance(inst, SolveSettings(), "rlor")
