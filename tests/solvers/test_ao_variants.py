@@ -44,14 +44,12 @@ def test_deadlines_and_energy_budgets_give_a_feasible_point_below_the_reference(
 def test_ao_alternates_for_real_when_deadlines_bind(binding):
     inst, res = binding
     trace = res.trace["ao"]
-    rounds = trace[trace["round"] > 0]
+    assert set(trace["start"]) >= {"reference", "ao_p1"}
+    rounds = trace[(trace["round"] > 0) & (trace["start"] == "reference")]
     assert len(rounds) >= 2
     obj = rounds["objective"].to_numpy()
     assert np.all(np.diff(obj) <= 1e-9 * obj[:-1])  # monotone
     assert obj[1] < obj[0] * (1 - 1e-6)  # round 2 improves on round 1: the blocks couple
-    # a deadline binds at AO's point: the blocks see each other's time
-    t = evaluate(inst, res.allocation, SolveSettings()).metrics
-    assert t is not None
 
 
 def test_association_decision_is_refused_clearly_for_ao(binding):
@@ -79,7 +77,7 @@ def test_impossible_deadlines_give_error_and_no_point():
     res = solve_ao(hopeless, SolveSettings())
     assert res.status == "error"
     assert res.allocation is None and res.objective is None
-    assert "no feasible start" in res.message
+    assert "no feasible point" in res.message
 
 
 def test_check_instance_lets_ao_take_every_fixed_association_variant():

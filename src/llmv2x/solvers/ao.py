@@ -271,34 +271,40 @@ def solve_ao_family(
 ) -> Result:
     """AO on a member of the problem family (``llmv2x.solvers.ao_family``).
 
-    Starts tried, under fixed association: the generator's reference allocation and AO's P1
-    point (each kept only if the evaluator finds it feasible); AO runs from each and the best
-    end point is kept. No feasible start: status ``error`` and no point. Association as a
+    Starts: the generator's reference allocation, AO's P1 point and that point with p = p_max
+    (the last two may break deadlines: the blocks repair an RSU whose constraints break).
+    AO runs from each; the best end point the evaluator accepts is kept. None: status
+    ``error`` and no point. Association as a
     decision is refused (SettingsError), as ``check_instance`` does for ``ao``.
     """
     if problem.association_decision:
         raise SettingsError("method ao does not support association=decision yet; use minlp")
     max_rounds = int(settings.options.get("max_rounds", 10))
-    fixed = problem
     starts = {"reference": reference_allocation(instance)}
     if not deadline.expired():
         p1 = _p1_start(instance, settings)
         if p1 is not None:
+            # P1's point usually breaks deadlines; the blocks repair an RSU whose constraints
+            # break (any feasible block point is taken there), and only an end point the
+            # evaluator accepts counts
             starts["ao_p1"] = p1
+            starts["ao_p1_pmax"] = p1.replace(p_w=instance.vehicle["p_max_w"])
     best, best_obj, traces, rejected, converged = None, np.inf, [], [], False
     for name, start in starts.items():
-        ev = evaluate(instance, start, settings, problem=fixed)
+        if deadline.expired():
+            break
+        pt, rows, conv = run_family(instance, settings, problem, start, max_rounds, deadline)
+        traces.append(pd.DataFrame(rows).assign(start=name))
+        alloc = pt.allocation()
+        ev = evaluate(instance, alloc, settings, problem=problem)
         if not ev.feasible:
             rejected.append(f"{name} ({ev.worst or 'infeasible'})")
-            continue
-        pt, rows, conv = run_family(instance, settings, fixed, start, max_rounds, deadline)
-        traces.append(pd.DataFrame(rows).assign(start=name, association="fixed"))
-        alloc = pt.allocation()
-        ev = evaluate(instance, alloc, settings, problem=fixed)
-        if ev.feasible and ev.objective < best_obj:
+        elif ev.objective < best_obj:
             best, best_obj, converged = alloc, ev.objective, conv
     if best is None:
-        msg = "AO found no feasible start: " + ", ".join(rejected) + " infeasible"
+        msg = "AO found no feasible point; from every start it ended infeasible: " + ", ".join(
+            rejected
+        )
         return make_result(
             instance, settings, "ao", None, "error", time.perf_counter() - t0, message=msg
         )
@@ -306,7 +312,7 @@ def solve_ao_family(
     status = "time_limit" if deadline.hit else ("converged" if converged else "feasible")
     notes = [f"problem: {', '.join(problem.variants())}"]
     if rejected:
-        notes.append("starts not feasible: " + ", ".join(rejected))
+        notes.append("starts that ended infeasible: " + ", ".join(rejected))
     result = make_result(
         instance,
         settings,
