@@ -86,3 +86,10 @@ def test_check_instance_lets_ao_take_every_fixed_association_variant():
         check_instance(inst, settings, "ao")  # no error
     with pytest.raises(SettingsError, match="deadlines"):
         check_instance(inst, SolveSettings(), "rlor")
+
+
+def test_time_limit_returns_the_feasible_reference_not_an_error(binding):
+    inst, _ = binding
+    res = solve_ao(inst, SolveSettings(time_limit=1e-6))
+    assert res.status == "time_limit"
+    assert evaluate(inst, res.allocation, SolveSettings()).feasible

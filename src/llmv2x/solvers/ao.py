@@ -291,6 +291,9 @@ def solve_ao_family(
             starts["ao_p1_pmax"] = p1.replace(p_w=instance.vehicle["p_max_w"])
     best, best_obj, traces, rejected, converged = None, np.inf, [], [], False
     for name, start in starts.items():
+        ev = evaluate(instance, start, settings, problem=problem)
+        if ev.feasible and ev.objective < best_obj:  # a feasible start is an incumbent
+            best, best_obj = start, ev.objective
         if deadline.expired():
             break
         pt, rows, conv = run_family(instance, settings, problem, start, max_rounds, deadline)
@@ -305,10 +308,12 @@ def solve_ao_family(
         msg = "AO found no feasible point; from every start it ended infeasible: " + ", ".join(
             rejected
         )
+        if deadline.hit:
+            msg = f"time limit of {settings.time_limit:g} s reached before a feasible point"
         return make_result(
             instance, settings, "ao", None, "error", time.perf_counter() - t0, message=msg
         )
-    trace = pd.concat(traces, ignore_index=True)
+    trace = pd.concat(traces, ignore_index=True) if traces else pd.DataFrame({"round": []})
     status = "time_limit" if deadline.hit else ("converged" if converged else "feasible")
     notes = [f"problem: {', '.join(problem.variants())}"]
     if rejected:
