@@ -196,6 +196,10 @@ def get_method(name: str) -> Method:
 VARIANT_METHODS = ("minlp", "ao")
 
 
+#: Where a refusal points: the methods that solve the variants.
+_USE = " (methods minlp and, under fixed association, ao do)"
+
+
 def check_instance(
     instance: Instance, settings: SolveSettings | None = None, method: str | None = None
 ) -> None:
@@ -218,15 +222,14 @@ def check_instance(
         raise SettingsError("method ao does not support association=decision yet; use minlp")
     if method in VARIANT_METHODS:
         return
-    # the wording predates minlp's support; tests and users match on it, so it stays
-    who, hint = "no method supports", ""
+    who = f"method {method} does not support" if method else "compare does not support"
     for has, what in (
         (problem.deadlines, "deadlines (deadline_s)"),
         (problem.energy_budgets, "energy budgets (energy_budget_j)"),
     ):
         if has:
-            raise SettingsError(f"instance has per-vehicle {what}; {who} them yet{hint}")
+            raise SettingsError(f"instance has per-vehicle {what}; {who} them yet{_USE}")
     for name, default in (("budgets", "equality"), ("association", "fixed")):
         value = getattr(problem, name)
         if value != default:
-            raise SettingsError(f"{who} {name}={value} yet{hint}")
+            raise SettingsError(f"{who} {name}={value} yet{_USE}")
