@@ -85,6 +85,19 @@ def test_objective_and_rows_equal_the_evaluator_at_the_reference(
         np.testing.assert_array_equal(back.association, inst.association)
 
 
+@pytest.mark.parametrize("objective", ["paper", "latency"])
+def test_strong_alpha_expansion_equals_the_evaluator(objective):
+    """With deadlines and energy budgets the strong model writes alpha as binaries; lifted
+    to the reference allocation its objective and rows are the evaluator's."""
+    inst = INSTANCES[0]
+    s = SolveSettings(objective=objective)
+    point = reference_allocation(inst)
+    m = _build(inst, s, "strong", True, point)
+    assert hasattr(m, "alpha_bin") and hasattr(m, "inv_f_rsu_by_alpha")
+    assert _violations(m) == []
+    assert pyo.value(m.objective) == pytest.approx(evaluate(inst, point, s).objective, rel=REL)
+
+
 @pytest.mark.parametrize(("objective", "budgets", "association"), VARIANTS)
 def test_strong_reductions_keep_the_objective_where_they_apply(objective, budgets, association):
     """Without deadlines and energy budgets every reduction is valid; the initial allocation

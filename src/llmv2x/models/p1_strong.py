@@ -313,6 +313,16 @@ def build_p1_strong(
 
         def rsu_expr(_m, n):
             return _m.rsu_cost_t[n]
+    elif reductions and not red["f_vehicle"]:  # deadlines or energy budgets: alpha expanded
+        _expand_alpha(m, inst)
+        uv = _alpha_times(m, "layer_cost_vehicle")
+        ur = _alpha_times(m, "layer_cost_rsu")
+
+        def vehicle_expr(_m, n):
+            return sum(k * uv[n, k] for k in _m.K)
+
+        def rsu_expr(_m, n):
+            return sum((ups - k) * ur[n, k] for k in _m.K)
     else:
 
         def vehicle_expr(_m, n):
@@ -402,24 +412,94 @@ def _declare_variant_rows(
             return _m.inv_f_vehicle[n]
         return 1.0 / pyo.value(_m.f_vehicle_ghz[n])
 
-    if problem.deadlines:
-        c.declare_deadlines(
+    ups = inst.layers
+    if hasattr(m, "K"):  # alpha expanded: its products with 1/f and f^2 linearised exactly
+        fv = inst.vehicle
+        iv = _alpha_times(m, "inv_f_vehicle")
+        ir = _alpha_times(m, "inv_f_rsu")
+        sq = _alpha_times(
             m,
-            inst,
-            lambda _m, n: (
-                _m.alpha[n] * coef[n][0] * inv_fv(_m, n)
-                + (inst.layers - _m.alpha[n]) * coef_r[n][0] * _m.inv_f_rsu[n]
+            "f_vehicle_sq",
+            (fv["f_min_hz"] / HZ_PER_GHZ) ** 2,
+            (fv["f_max_hz"] / HZ_PER_GHZ) ** 2,
+        )
+
+        def time_expr(_m, n):
+            return (
+                sum(k * coef[n][0] * iv[n, k] + (ups - k) * coef_r[n][0] * ir[n, k] for k in _m.K)
                 + _m.t_com[n]
-            ),
-        )
+            )
+
+        def energy_expr(_m, n):
+            return sum(k * coef[n][1] * sq[n, k] for k in _m.K) + _m.p_w[n] * _m.t_com[n]
+    else:
+
+        def time_expr(_m, n):
+            return (
+                _m.alpha[n] * coef[n][0] * inv_fv(_m, n)
+                + (ups - _m.alpha[n]) * coef_r[n][0] * _m.inv_f_rsu[n]
+                + _m.t_com[n]
+            )
+
+        def energy_expr(_m, n):
+            return _m.alpha[n] * coef[n][1] * _m.f_vehicle_ghz[n] ** 2 + _m.p_w[n] * _m.t_com[n]
+
+    if problem.deadlines:
+        c.declare_deadlines(m, inst, time_expr)
     if problem.energy_budgets:
-        c.declare_energy_budgets(
-            m,
-            inst,
-            lambda _m, n: (
-                _m.alpha[n] * coef[n][1] * _m.f_vehicle_ghz[n] ** 2 + _m.p_w[n] * _m.t_com[n]
-            ),
-        )
+        c.declare_energy_budgets(m, inst, energy_expr)
+
+
+#: The quantities multiplied by alpha through its binary expansion (``_alpha_times``).
+PRODUCTS = ("layer_cost_vehicle", "layer_cost_rsu", "inv_f_vehicle", "inv_f_rsu", "f_vehicle_sq")
+
+
+def _expand_alpha(m: pyo.ConcreteModel, inst: Instance) -> None:
+    """alpha_n = sum_k k y_nk with one binary y_nk per value k in 1..Upsilon (sum_k y_nk = 1).
+
+    Used when deadlines or energy budgets drop R3: the products of alpha with the per-layer
+    costs, 1/f and f^2 then become sums of exact McCormick products of binaries
+    (``_alpha_times``), which SCIP relaxes far better than the bilinear alpha * cost.
+    """
+    m.K = pyo.RangeSet(1, inst.layers)
+    m.alpha_bin = pyo.Var(m.N, m.K, within=pyo.Binary, doc="1 iff alpha_n = k")
+    m.alpha_one = pyo.Constraint(m.N, rule=lambda _m, n: sum(_m.alpha_bin[n, k] for k in _m.K) == 1)
+    m.alpha_sum = pyo.Constraint(
+        m.N, rule=lambda _m, n: _m.alpha[n] == sum(k * _m.alpha_bin[n, k] for k in _m.K)
+    )
+    m.f_vehicle_sq = pyo.Expression(m.N, rule=lambda _m, n: _m.f_vehicle_ghz[n] ** 2)
+
+
+def _alpha_times(
+    m: pyo.ConcreteModel, name: str, lo: np.ndarray | None = None, hi: np.ndarray | None = None
+) -> pyo.Var:
+    """u_nk >= y_nk * q_n for the model's component ``name`` q with lo <= q <= hi (default:
+    the bounds of the variable q).
+
+    u_nk >= q_n - hi_n (1 - y_nk) and u_nk >= lo_n y_nk: exact at binary y wherever u is
+    pushed down (objective, deadline, energy budget), so sum_k k u_nk = alpha_n q_n there.
+    """
+    q = getattr(m, name)
+    if lo is None or hi is None:
+        lo = np.array([q[n].lb for n in m.N], float)
+        hi = np.array([q[n].ub for n in m.N], float)
+    u = pyo.Var(m.N, m.K, bounds=lambda _m, n, k: (0.0, float(hi[n])))
+    m.add_component(f"{name}_by_alpha", u)
+    m.add_component(
+        f"{name}_by_alpha_on",
+        pyo.Constraint(
+            m.N,
+            m.K,
+            rule=lambda _m, n, k: u[n, k] >= q[n] - float(hi[n]) * (1 - _m.alpha_bin[n, k]),
+        ),
+    )
+    m.add_component(
+        f"{name}_by_alpha_lo",
+        pyo.Constraint(
+            m.N, m.K, rule=lambda _m, n, k: u[n, k] >= float(lo[n]) * _m.alpha_bin[n, k]
+        ),
+    )
+    return u
 
 
 def _declare_layer_epigraph(
@@ -585,3 +665,13 @@ def lift(
         for var, value in values:
             if not var.fixed:
                 var.set_value(float(value), skip_validation=True)
+    if hasattr(m, "K"):  # alpha expanded: the binaries and the products at alloc
+        for n in range(inst.n_vehicles):
+            for k in m.K:
+                on = float(round(float(alloc.alpha[n])) == k)
+                m.alpha_bin[n, k].set_value(on, skip_validation=True)
+                for name in PRODUCTS:
+                    u = getattr(m, f"{name}_by_alpha", None)
+                    if u is not None:
+                        q = pyo.value(getattr(m, name)[n])
+                        u[n, k].set_value(on * float(q), skip_validation=True)
