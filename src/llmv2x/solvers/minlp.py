@@ -8,6 +8,11 @@ it with the evaluator. ``lower_bound`` is the solver's proven dual bound, and on
 global solver (``global_solver = True``: SCIP, Gurobi, Couenne, BARON); MindtPy's number is
 never passed on. Any failure of the backend becomes an ``error`` Result with one line.
 
+Every problem variant (``llmv2x.problem.Problem``: budgets, deadlines, energy budgets,
+association) is modelled by the builders; a variant that can be infeasible is reported
+``infeasible`` only on a global backend's proof, and no point the evaluator refuses is
+returned (docs/minlp.md#problem-variants).
+
 Settings used: ``minlp_backend``, ``time_limit`` (default ``DEFAULT_TIME_LIMIT_S``),
 ``gap``, ``verbose``, and ``options``: ``formulation`` (``plain`` | ``strong``),
 ``minlp_options`` (a dict of raw options for the backend, e.g. SCIP parameters).
