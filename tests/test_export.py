@@ -243,3 +243,23 @@ def test_cli_export_bad_target_is_one_line_exit_2(tmp_path, target, needle):
     assert len(lines) == 1 and lines[0].startswith("llmv2x: error: ") and needle in lines[0]
     assert "Traceback" not in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("budgets", ["equality", "inequality"])
+def test_a_variant_exports_with_its_deadlines_and_scip_agrees_with_ao(tmp_path, budgets):
+    """Deadlines and energy budgets reach the exported file: SCIP finds AO's point feasible
+    with AO's objective, and the CLI takes --budgets/--association like solve."""
+    import llmv2x
+
+    inst = generate_instance(
+        seed=3, name="dl", vehicles=6, rsus=2, deadline_tightness=1.3, energy_tightness=1.05
+    )
+    settings = SolveSettings(budgets=budgets)
+    res = llmv2x.solve(inst, method="ao", settings=settings)
+    assert res.allocation is not None, res.message
+    info = export_p1(inst, tmp_path / "v.nl", settings, "plain", start=res)
+    check = scip_point(info.path, _start_values(info))
+    assert check.feasible
+    assert check.objective == pytest.approx(res.objective, rel=1e-6)
+    text = (tmp_path / "v.row").read_text()
+    assert "deadline" in text and "energy" in text

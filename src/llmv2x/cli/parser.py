@@ -164,9 +164,9 @@ def _methods_epilog() -> str:
     return "\n".join(lines)
 
 
-def _settings_args(p: argparse.ArgumentParser) -> None:
-    from llmv2x.solvers.registry import backend_names
-
+def add_problem_args(p: argparse.ArgumentParser) -> None:
+    """--omega-t, --objective, --budgets, --association: which problem is solved or exported
+    (docs/formulation.md#problem-variants)."""
     p.add_argument("--omega-t", type=float, default=0.5, help="weight of time, in [0, 1] (0.5)")
     p.add_argument(
         "--objective",
@@ -187,6 +187,12 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
         help="the instance's RSU association (default) or one picked by the solve among "
         "each vehicle's links",
     )
+
+
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    from llmv2x.solvers.registry import backend_names
+
+    add_problem_args(p)
     p.add_argument(
         "--time-limit",
         type=float,

@@ -27,13 +27,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="plain: P1 as in docs/formulation.md; strong: the strengthened P1 of "
         "docs/minlp.md (default plain)",
     )
-    p.add_argument("--omega-t", type=float, default=0.5, help="weight of time, in [0, 1] (0.5)")
-    p.add_argument(
-        "--objective",
-        default="paper",
-        choices=("paper", "latency"),
-        help="paper: eq. (10); latency: adds omega_t T^com per vehicle (default paper)",
-    )
+    from llmv2x.cli.parser import add_problem_args
+
+    add_problem_args(p)
     p.add_argument(
         "--start",
         default=None,
@@ -53,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
 
     export_format(args.output)
     check_output_file(args.output)
-    settings = SolveSettings(omega_t=args.omega_t, objective=args.objective)
+    settings = SolveSettings(
+        omega_t=args.omega_t,
+        objective=args.objective,
+        budgets=args.budgets,
+        association=args.association,
+    )
     inst = load_instance(args.file)
     with results_only_on_stdout():
         info = export_p1(inst, args.output, settings, args.formulation, args.start)
