@@ -18,11 +18,14 @@ tighter relaxation. Two layers, each proven in docs/minlp.md:
 
 Both layers keep the optimal value of P1, so a solver's dual bound on this model is a valid
 lower bound for P1 and its incumbent is feasible for P1.
+
+The steps live in sibling modules, re-exported here: ``p1_strong_bounds`` (the bounds from
+the data), ``p1_strong_cuts`` (envelopes and tangent cuts), ``p1_strong_variants``
+(deadline/energy rows, alpha expansion); this module holds the reductions, the builder and
+``lift``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
@@ -31,8 +34,32 @@ from llmv2x.instances.schema import Instance
 from llmv2x.models import components as c
 from llmv2x.models import physics
 from llmv2x.models.allocation import Allocation
-from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ, HZ_PER_GHZ, HZ_PER_MHZ
+from llmv2x.models.constants import HZ_PER_GHZ, HZ_PER_MHZ
 from llmv2x.models.p1 import set_model_values
+from llmv2x.models.p1_strong_bounds import (
+    P_GRID,
+    StrongBounds,
+    _comm,
+    _comm_grid_bound,
+    _per_ghz,
+    _rate,
+    _rsu_layer,
+    _snr_per_mhz,
+    _vehicle_layer,
+    strong_bounds,
+)
+from llmv2x.models.p1_strong_cuts import (
+    COMM_B_GEOM,
+    COMM_B_LIN,
+    LN2,
+    RATE_B_GEOM,
+    RATE_B_LIN,
+    RATE_P_POINTS,
+    _b_points,
+    _comm_tangents,
+    _declare_layer_epigraph,
+    _rate_tangents,
+)
 from llmv2x.models.p1_strong_variants import (
     PRODUCTS,
     alpha_times,
@@ -42,155 +69,34 @@ from llmv2x.models.p1_strong_variants import (
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 
-#: Points of the p-grid of the rigorous transmit-cost lower bound (latency variant).
-P_GRID = 257
-#: Tangent points per vehicle: geometric from 10 kHz and linear over [b_hi/40, b_hi].
-COMM_B_GEOM, COMM_B_LIN = 16, 48
-RATE_B_GEOM, RATE_B_LIN = 6, 6
-RATE_P_POINTS = 4
-LN2 = float(np.log(2.0))
-
-
-@dataclass(frozen=True)
-class StrongBounds:
-    """Per-vehicle bounds derived from the data (docs/minlp.md, layer 1, B1-B4).
-
-    All arrays have one entry per vehicle, in SI units (Hz, bit/s, cost units of eq. (10)).
-    """
-
-    b_hi_hz: np.ndarray  # b_n <= B_m - (K_m - 1) b_floor
-    f_rsu_hi_hz: np.ndarray  # f_nm <= F_m - (K_m - 1) f_floor
-    f_vehicle_best_hz: np.ndarray  # argmin of the vehicle's per-layer cost on [f_min, f_max]
-    f_rsu_best_hz: np.ndarray  # argmin of the RSU per-layer cost on the share's range
-    layer_vehicle_lo: np.ndarray
-    layer_vehicle_hi: np.ndarray
-    layer_rsu_lo: np.ndarray
-    layer_rsu_hi: np.ndarray
-    rate_lo_bps: np.ndarray
-    rate_hi_bps: np.ndarray
-    comm_lo: np.ndarray
-    comm_hi: np.ndarray
-
-
-def _vehicle_layer(inst: Instance, w: float, f_hz: np.ndarray) -> np.ndarray:
-    v = inst.vehicle
-    return physics.layer_cost(w, inst.psi, f_hz, v["kappa"], v["gpu_cores"], v["flops_per_cycle"])
-
-
-def _rsu_layer(inst: Instance, w: float, f_hz: np.ndarray) -> np.ndarray:
-    return physics.layer_cost(
-        w,
-        inst.psi,
-        f_hz,
-        inst.rsu_of("kappa"),
-        inst.rsu_of("gpu_cores"),
-        inst.rsu_of("flops_per_cycle"),
-    )
-
-
-def _rate(inst: Instance, p_w: np.ndarray, b_hz: np.ndarray) -> np.ndarray:
-    return physics.uplink_rate(b_hz, p_w, inst.gain, inst.noise_psd_w_per_hz)
-
-
-def _comm(inst: Instance, settings: SolveSettings, p_w: np.ndarray, b_hz: np.ndarray) -> np.ndarray:
-    return physics.transmit_cost(
-        settings.omega_t, p_w, inst.bits, _rate(inst, p_w, b_hz), settings.latency
-    )
-
-
-def strong_bounds(instance: Instance, settings: SolveSettings) -> StrongBounds:
-    """Bounds on every share, per-layer cost, rate and transmit cost, from the data alone.
-
-    Parameters
-    ----------
-    instance : problem data.
-    settings : omega_t and the objective variant.
-
-    Returns
-    -------
-    StrongBounds, each entry valid at every feasible point of P1 (proofs in docs/minlp.md):
-    per-layer costs are convex in f with minimiser (omega_t / (2 omega_e kappa))^(1/3); the
-    rate increases in p and b; p / r(p, b) increases in p and decreases in b.
-    """
-    inst, w = instance, settings.omega_t
-    v = inst.vehicle
-    k = np.bincount(inst.association, minlength=inst.n_rsus)[inst.association]
-    b_hi = inst.rsu_of("bandwidth_hz") - (k - 1) * B_FLOOR_HZ
-    fr_hi = inst.rsu_of("f_max_hz") - (k - 1) * F_RSU_FLOOR_HZ
-    f_lo, f_hi = np.asarray(v["f_min_hz"], float), np.asarray(v["f_max_hz"], float)
-    fv_best = np.clip(physics.best_frequency(w, v["kappa"]), f_lo, f_hi)
-    fr_best = np.clip(physics.best_frequency(w, inst.rsu_of("kappa")), F_RSU_FLOOR_HZ, fr_hi)
-    lv_hi = np.maximum(_vehicle_layer(inst, w, f_lo), _vehicle_layer(inst, w, f_hi))
-    lr_hi = np.maximum(
-        _rsu_layer(inst, w, np.full(inst.n_vehicles, F_RSU_FLOOR_HZ)), _rsu_layer(inst, w, fr_hi)
-    )
-    p_lo, p_hi = np.asarray(v["p_min_w"], float), np.asarray(v["p_max_w"], float)
-    b_floor = np.full(inst.n_vehicles, B_FLOOR_HZ)
-    rate_lo, rate_hi = _rate(inst, p_lo, b_floor), _rate(inst, p_hi, b_hi)
-    lat = 1.0 if settings.latency else 0.0
-    e, t = settings.omega_e, w * lat
-    # p / r(p, b) is increasing in p and decreasing in b; 1 / r decreases in p and b
-    comm_lo = inst.bits * (e * p_lo / _rate(inst, p_lo, b_hi) + t / rate_hi)
-    if settings.latency:
-        comm_lo = np.maximum(comm_lo, _comm_grid_bound(inst, settings, p_lo, p_hi, b_hi))
-    comm_hi = inst.bits * (e * p_hi + t) / rate_lo
-    return StrongBounds(
-        b_hi_hz=b_hi,
-        f_rsu_hi_hz=fr_hi,
-        f_vehicle_best_hz=fv_best,
-        f_rsu_best_hz=fr_best,
-        layer_vehicle_lo=_vehicle_layer(inst, w, fv_best),
-        layer_vehicle_hi=lv_hi,
-        layer_rsu_lo=_rsu_layer(inst, w, fr_best),
-        layer_rsu_hi=lr_hi,
-        rate_lo_bps=rate_lo,
-        rate_hi_bps=rate_hi,
-        comm_lo=comm_lo,
-        comm_hi=comm_hi,
-    )
-
-
-def _comm_grid_bound(
-    inst: Instance, settings: SolveSettings, p_lo: np.ndarray, p_hi: np.ndarray, b_hi: np.ndarray
-) -> np.ndarray:
-    """min over p-cells [p_i, p_i+1] of S (omega_e p_i + omega_t) / r(p_i+1, b_hi): a lower bound.
-
-    On a cell the numerator is at least its value at p_i and the rate at most r(p_i+1, b_hi)
-    (the rate increases in p and b), so each cell's quotient bounds the cost from below.
-    """
-    s = np.linspace(0.0, 1.0, P_GRID)[:, None]
-    grid = p_lo[None, :] * (p_hi / p_lo)[None, :] ** s  # geometric grid, one column per vehicle
-    lo, hi = grid[:-1], grid[1:]
-    rate = physics.uplink_rate(b_hi[None, :], hi, inst.gain[None, :], inst.noise_psd_w_per_hz)
-    cells = inst.bits[None, :] * (settings.omega_e * lo + settings.omega_t) / rate
-    return np.min(cells, axis=0)
-
-
-def _per_ghz(inst: Instance, n: int, at_rsu: bool) -> tuple[float, float]:
-    """(T, E) of one layer of vehicle n at 1 GHz, on its RSU or on the vehicle.
-
-    T scales as 1/f and E as f^2 (eqs. (1)-(2), (7)-(8)), so the per-layer cost at f GHz is
-    omega_t T / f + omega_e E f^2: coefficients near 1e-3, not kappa ~ 1e-25 times
-    (1e9 f)^2, which a solver's zero tolerance (SCIP's 1e-9) would swallow.
-    """
-    if at_rsu:
-        a = int(inst.association[n])
-        kappa, cores, fpc = (
-            float(inst.rsu[k][a]) for k in ("kappa", "gpu_cores", "flops_per_cycle")
-        )
-    else:
-        v = inst.vehicle
-        kappa, cores, fpc = (float(v[k][n]) for k in ("kappa", "gpu_cores", "flops_per_cycle"))
-    psi = float(inst.psi[n])
-    return (
-        physics.compute_time(psi, HZ_PER_GHZ, cores, fpc),
-        physics.compute_energy(psi, HZ_PER_GHZ, kappa, cores, fpc),
-    )
-
-
-def _snr_per_mhz(inst: Instance, n: int) -> float:
-    """g_n / (sigma^2 * 1 MHz) in 1/W: the SNR is this times p / b_MHz (order 1e-3..1)."""
-    return float(inst.gain[n]) / (inst.noise_psd_w_per_hz * HZ_PER_MHZ)
+__all__ = [
+    "COMM_B_GEOM",
+    "COMM_B_LIN",
+    "LN2",
+    "P_GRID",
+    "RATE_B_GEOM",
+    "RATE_B_LIN",
+    "RATE_P_POINTS",
+    "StrongBounds",
+    "build_p1_strong",
+    "lift",
+    "strong_bounds",
+    "valid_reductions",
+]
+# private step functions kept importable from this path
+_STEPS = (
+    _b_points,
+    _comm,
+    _comm_grid_bound,
+    _comm_tangents,
+    _declare_layer_epigraph,
+    _per_ghz,
+    _rate,
+    _rate_tangents,
+    _rsu_layer,
+    _snr_per_mhz,
+    _vehicle_layer,
+)
 
 
 def valid_reductions(problem: Problem, settings: SolveSettings) -> dict[str, bool]:
@@ -390,130 +296,6 @@ def build_p1_strong(
     if problem.deadlines or problem.energy_budgets:
         declare_variant_rows(m, inst, problem, bd, scale)
     return m
-
-
-def _declare_layer_epigraph(
-    m: pyo.ConcreteModel, inst: Instance, w: float, bd: StrongBounds, where: str, assoc: list
-) -> None:
-    """inv_f_<where> >= 1/f and layer_cost_<where> >= omega_t T/f + omega_e E f^2, bounded."""
-    at_rsu = where == "rsu"
-    v = inst.vehicle
-    if at_rsu:
-        freq = {n: m.f_rsu_ghz[n, assoc[n]] for n in m.N}
-        f_lo = np.full(inst.n_vehicles, F_RSU_FLOOR_HZ)
-        f_hi = bd.f_rsu_hi_hz
-        lo, hi = bd.layer_rsu_lo, bd.layer_rsu_hi
-    else:
-        freq = {n: m.f_vehicle_ghz[n] for n in m.N}
-        f_lo, f_hi = v["f_min_hz"], v["f_max_hz"]
-        lo, hi = bd.layer_vehicle_lo, bd.layer_vehicle_hi
-    inv = pyo.Var(
-        m.N,
-        bounds=lambda _m, n: (HZ_PER_GHZ / float(f_hi[n]), HZ_PER_GHZ / float(f_lo[n])),
-        initialize=lambda _m, n: 1.0 / pyo.value(freq[n]),
-        doc=f"1 / f ({where}) in 1/GHz, reciprocal epigraph",
-    )
-    m.add_component(f"inv_f_{where}", inv)
-    m.add_component(
-        f"inv_f_{where}_def",
-        pyo.Constraint(
-            m.N,
-            rule=lambda _m, n: inv[n] * freq[n] >= 1,
-            doc="(1)/(7) inv_f * f >= 1 (hyperbolic: convex for positive f)",
-        ),
-    )
-    layer = pyo.Var(
-        m.N,
-        bounds=lambda _m, n: (float(lo[n]), float(hi[n])),
-        doc=f"(1)-(2)/(7)-(8) epigraph of the per-layer cost ({where})",
-    )
-    m.add_component(f"layer_cost_{where}", layer)
-    coef = [_per_ghz(inst, n, at_rsu) for n in range(inst.n_vehicles)]
-    m.add_component(
-        f"layer_cost_{where}_def",
-        pyo.Constraint(
-            m.N,
-            rule=lambda _m, n: (
-                layer[n] >= w * coef[n][0] * inv[n] + (1 - w) * coef[n][1] * freq[n] ** 2
-            ),
-            doc="(1)-(2)/(7)-(8) layer cost >= omega_t T(1 GHz) inv_f + omega_e E(1 GHz) f^2",
-        ),
-    )
-
-
-def _rate_tangents(
-    m: pyo.ConcreteModel, inst: Instance, bd: StrongBounds, fixed_p: bool, scale: list[float]
-) -> None:
-    """Tangent planes of the jointly concave rate (Lemma 1): r <= r(x_k) + grad . (x - x_k).
-
-    Written in the model's units: b in MHz, rate relative to ``scale``.
-    """
-    v = inst.vehicle
-    cuts = []
-    for n in range(inst.n_vehicles):
-        a = _snr_per_mhz(inst, n)
-        p_pts = (
-            [float(v["p_min_w"][n])]
-            if fixed_p
-            else list(np.geomspace(v["p_min_w"][n], v["p_max_w"][n], RATE_P_POINTS))
-        )
-        b_pts = _b_points(bd.b_hi_hz[n], RATE_B_GEOM, RATE_B_LIN) / HZ_PER_MHZ
-        k = HZ_PER_MHZ / scale[n]
-        for p0 in p_pts:
-            for b0 in b_pts:
-                snr = a * p0 / b0
-                r0 = b0 * np.log1p(snr) / LN2
-                dr_db = (np.log1p(snr) - snr / (1 + snr)) / LN2
-                dr_dp = a / ((1 + snr) * LN2)
-                cuts.append((n, k * r0, k * dr_db, k * dr_dp, b0, p0))
-    m.rate_cut_index = pyo.RangeSet(0, len(cuts) - 1)
-
-    def rule(_m, j):
-        n, r0, dr_db, dr_dp, b0, p0 = cuts[j]
-        rhs = r0 + dr_db * (_m.b_mhz[n] - b0)
-        if not fixed_p:
-            rhs = rhs + dr_dp * (_m.p_w[n] - p0)
-        return _m.rate_rel[n] <= rhs
-
-    m.rate_tangent = pyo.Constraint(m.rate_cut_index, rule=rule, doc="(3) tangent planes, Lemma 1")
-
-
-def _b_points(b_hi_hz: float, n_geom: int, n_lin: int) -> np.ndarray:
-    """Tangent points in b (Hz): geometric from 10 kHz, plus linear over the upper range."""
-    b_hi = float(b_hi_hz)
-    geom = np.geomspace(min(10 * B_FLOOR_HZ, b_hi), b_hi, n_geom)
-    lin = np.linspace(b_hi / 40, b_hi, n_lin) if n_lin else np.empty(0)
-    return np.unique(np.concatenate([geom, lin]))
-
-
-def _comm_tangents(
-    m: pyo.ConcreteModel, inst: Instance, settings: SolveSettings, bd: StrongBounds
-) -> None:
-    """With p fixed at p_min (paper variant), the transmit cost K / r(b) is convex in b.
-
-    K = S_n omega_e p_min; its derivative is -K r'(b) / r(b)^2 with
-    r'(b) = (ln(1 + s) - s / (1 + s)) / ln 2 and s = g p / (sigma^2 b).
-    """
-    v = inst.vehicle
-    cuts = []
-    for n in range(inst.n_vehicles):
-        p0 = float(v["p_min_w"][n])
-        a = _snr_per_mhz(inst, n)
-        k = float(inst.bits[n]) * settings.omega_e * p0 / HZ_PER_MHZ  # rates below in Mbit/s
-        for b0 in _b_points(bd.b_hi_hz[n], COMM_B_GEOM, COMM_B_LIN) / HZ_PER_MHZ:
-            snr = a * p0 / b0
-            r0 = b0 * np.log1p(snr) / LN2
-            dr_db = (np.log1p(snr) - snr / (1 + snr)) / LN2
-            cuts.append((n, k / r0, -k * dr_db / r0**2, b0))
-    m.comm_cut_index = pyo.RangeSet(0, len(cuts) - 1)
-
-    def rule(_m, j):
-        n, c0, slope, b0 = cuts[j]
-        return _m.comm_t[n] >= c0 + slope * (_m.b_mhz[n] - b0)
-
-    m.comm_tangent = pyo.Constraint(
-        m.comm_cut_index, rule=rule, doc="(4)-(5) tangents of the transmit cost, convex in b"
-    )
 
 
 def lift(
