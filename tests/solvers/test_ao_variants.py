@@ -52,6 +52,19 @@ def test_ao_alternates_for_real_when_deadlines_bind(binding):
     assert obj[1] < obj[0] * (1 - 1e-6)  # round 2 improves on round 1: the blocks couple
 
 
+def test_joint_step_lowers_the_objective_below_the_block_rounds(binding):
+    """The joint per-RSU step (alpha relaxed, f, p, b in one SLSQP) trades compute time
+    against transmission time across the blocks: measured 5970.95 without it (blocks only,
+    best of the three starts) and 5934.54 with it on this instance."""
+    inst, res = binding
+    trace = res.trace["ao"]
+    joint = trace[trace["block"] == "joint"]
+    assert len(joint) >= 1
+    ref = trace[(trace["start"] == "reference") & (trace["round"] > 0)]["objective"].to_numpy()
+    assert np.all(np.diff(ref) <= 1e-9 * ref[:-1])  # still monotone with the joint rows
+    assert res.objective <= 5950.0
+
+
 def test_association_decision_is_refused_clearly_for_ao(binding):
     inst, _ = binding
     with pytest.raises(SettingsError, match="method ao does not support association=decision"):

@@ -1,25 +1,7 @@
-"""AO for the problem family: deadlines, energy budgets, inequality budgets, association.
-
-The paper's two blocks, per RSU, now coupled (docs/algorithms.md#ao-for-the-problem-family):
-
-* block I (alpha, f) sees the communication block's T_n^com and E_n^com as constants:
-  alpha T^cmp(f_n) + (Upsilon - alpha) T_nm^cmp(f_nm) <= D_n - T_n^com and
-  alpha E^cmp(f_n) <= E_n - E_n^com. It solves the relaxation in alpha by SLSQP, rounds alpha
-  to the best integer in the interval the constraints leave at the relaxation's frequencies
-  (so the rounded point stays feasible; an empty interval keeps the previous alpha), then
-  re-optimises the frequencies for the integer alpha;
-* block II (p, b) sees the compute block's time and energy as constants:
-  T^com(p, b) <= D_n - T_n^compute and E^com(p, b) <= E_n - alpha E_n^cmp.
-
-Both blocks separate by RSU, so each RSU's new block is kept only if it is feasible and does
-not raise that RSU's cost: the objective sequence is monotone and every iterate feasible.
-Association as a decision is not modelled here (``check_instance`` refuses it for ``ao``).
-"""
+"""Blocks I and II of the family AO, per RSU (docs/algorithms.md#ao-for-the-problem-family)."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,49 +9,15 @@ from scipy.optimize import minimize
 
 from llmv2x.instances.schema import Instance
 from llmv2x.models import physics
-from llmv2x.models.allocation import Allocation
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.ao_family.point import Point
 
 GHZ, MHZ = 1.0e9, 1.0e6
 #: relative margin kept inside deadlines and energy budgets (none: the start may sit on them;
 #: the evaluator allows 1e-6 and every block result is checked)
 MARGIN = 0.0
-
-
-@dataclass
-class Point:
-    """A mutable allocation with its association (arrays per vehicle, SI units)."""
-
-    alpha: np.ndarray
-    p: np.ndarray
-    b: np.ndarray
-    fv: np.ndarray
-    fr: np.ndarray
-    assoc: np.ndarray
-
-    @classmethod
-    def of(cls, alloc: Allocation, instance: Instance) -> Point:
-        """A copy of ``alloc`` (the instance's association when it has none)."""
-        a = instance.association if alloc.association is None else alloc.association
-        return cls(
-            *(
-                np.array(x, float)
-                for x in (alloc.alpha, alloc.p_w, alloc.b_hz, alloc.f_vehicle_hz, alloc.f_rsu_hz)
-            ),
-            np.array(a, np.int64),
-        )
-
-    def copy(self) -> Point:
-        """An independent copy."""
-        return Point(
-            *(np.array(x) for x in (self.alpha, self.p, self.b, self.fv, self.fr, self.assoc))
-        )
-
-    def allocation(self) -> Allocation:
-        """The point as an Allocation carrying its association."""
-        return Allocation(self.alpha, self.p, self.b, self.fv, self.fr, association=self.assoc)
 
 
 class Family:
@@ -404,42 +352,3 @@ class Family:
         for m in groups if rsus is None else rsus:
             if m in groups:
                 self.block2(pt, groups[m], m)
-
-
-def run_family(
-    instance: Instance,
-    settings: SolveSettings,
-    problem: Problem,
-    start: Allocation,
-    max_rounds: int,
-    deadline: Any,
-) -> tuple[Point, list[dict[str, Any]], bool]:
-    """AO rounds from the feasible ``start`` under fixed association.
-
-    Stops when the relative objective change of a round is at most ``settings.tol`` (at
-    least two rounds), after ``max_rounds`` or when ``deadline`` expires. Returns the last
-    point, one row per round and whether the objective settled.
-    """
-    fam = Family(instance, settings, problem)
-    pt = Point.of(start, instance)
-    obj = fam.total(pt)
-    rows: list[dict[str, Any]] = [{"round": 0, "block": "start", "objective": obj, "time_s": 0.0}]
-    for rnd in range(1, max_rounds + 1):
-        if deadline.expired():
-            break
-        t = time.perf_counter()
-        fam.round_(pt)
-        new = fam.total(pt)
-        rows.append(
-            {
-                "round": rnd,
-                "block": "I+II",
-                "objective": new,
-                "time_s": time.perf_counter() - t,
-            }
-        )
-        change = abs(obj - new) / max(abs(new), 1e-300)
-        obj = new
-        if rnd >= 2 and change <= max(settings.tol, 1e-12):
-            return pt, rows, True
-    return pt, rows, False

@@ -1,0 +1,116 @@
+"""AO for the problem family: deadlines, energy budgets, inequality budgets, association.
+
+The paper's two blocks, per RSU, now coupled (docs/algorithms.md#ao-for-the-problem-family):
+
+* block I (alpha, f) sees the communication block's T_n^com and E_n^com as constants:
+  alpha T^cmp(f_n) + (Upsilon - alpha) T_nm^cmp(f_nm) <= D_n - T_n^com and
+  alpha E^cmp(f_n) <= E_n - E_n^com. It solves the relaxation in alpha by SLSQP, rounds alpha
+  to the best integer in the interval the constraints leave at the relaxation's frequencies
+  (so the rounded point stays feasible; an empty interval keeps the previous alpha), then
+  re-optimises the frequencies for the integer alpha;
+* block II (p, b) sees the compute block's time and energy as constants:
+  T^com(p, b) <= D_n - T_n^compute and E^com(p, b) <= E_n - alpha E_n^cmp.
+
+Both blocks separate by RSU, so each RSU's new block is kept only if it is feasible and does
+not raise that RSU's cost: the objective sequence is monotone and every iterate feasible.
+When the rounds settle, a joint step per RSU (``joint.py``: all of the RSU's variables in one
+SLSQP, alpha relaxed, then rounded and the blocks re-solved) lets compute time and
+transmission time trade across the blocks; rounds follow while it improves.
+Association as a decision is not modelled here (``check_instance`` refuses it for ``ao``).
+
+Modules: ``point`` (the mutable point), ``blocks`` (blocks I and II), ``joint`` (the joint
+step); ``solve_ao_family`` itself lives in ``llmv2x.solvers.ao`` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from llmv2x.instances.schema import Instance
+from llmv2x.models.allocation import Allocation
+from llmv2x.problem import Problem
+from llmv2x.settings import SolveSettings
+from llmv2x.solvers.ao_family.blocks import MARGIN, Family
+from llmv2x.solvers.ao_family.joint import joint_step
+from llmv2x.solvers.ao_family.point import Point
+
+__all__ = ["MARGIN", "Family", "Point", "joint_step", "run_family", "solve_ao_family"]
+
+#: joint steps (each followed by one AO round) after the rounds settle, while they improve
+JOINT_PASSES = 3
+
+
+def __getattr__(name: str) -> Any:
+    """``solve_ao_family`` from ``llmv2x.solvers.ao`` (imported lazily: ao imports us)."""
+    if name == "solve_ao_family":
+        from llmv2x.solvers.ao import solve_ao_family
+
+        return solve_ao_family
+    raise AttributeError(name)
+
+
+def run_family(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    start: Allocation,
+    max_rounds: int,
+    deadline: Any,
+) -> tuple[Point, list[dict[str, Any]], bool]:
+    """AO rounds from the feasible ``start`` under fixed association.
+
+    Stops when the relative objective change of a round is at most ``settings.tol`` (at
+    least two rounds), after ``max_rounds`` or when ``deadline`` expires; then up to
+    ``JOINT_PASSES`` joint steps (each RSU, then one round; rows with block ``joint``) while
+    they lower the objective. Returns the last point, one row per round and whether the
+    rounds settled.
+    """
+    fam = Family(instance, settings, problem)
+    pt = Point.of(start, instance)
+    obj = fam.total(pt)
+    rows: list[dict[str, Any]] = [{"round": 0, "block": "start", "objective": obj, "time_s": 0.0}]
+    for rnd in range(1, max_rounds + 1):
+        if deadline.expired():
+            break
+        t = time.perf_counter()
+        fam.round_(pt)
+        new = fam.total(pt)
+        rows.append(
+            {
+                "round": rnd,
+                "block": "I+II",
+                "objective": new,
+                "time_s": time.perf_counter() - t,
+            }
+        )
+        change = abs(obj - new) / max(abs(new), 1e-300)
+        obj = new
+        if rnd >= 2 and change <= max(settings.tol, 1e-12):
+            return _joint_passes(fam, pt, rows, deadline), rows, True
+    return _joint_passes(fam, pt, rows, deadline), rows, False
+
+
+def _joint_passes(fam: Family, pt: Point, rows: list[dict[str, Any]], deadline: Any) -> Point:
+    """Joint steps on every RSU, each pass followed by one AO round, while they improve."""
+    obj = fam.total(pt)
+    for _ in range(JOINT_PASSES):
+        if deadline.expired():
+            break
+        t = time.perf_counter()
+        for m, idx in fam.members(pt).items():
+            joint_step(fam, pt, idx, m)
+        fam.round_(pt)
+        new = fam.total(pt)
+        rows.append(
+            {
+                "round": len(rows),
+                "block": "joint",
+                "objective": new,
+                "time_s": time.perf_counter() - t,
+            }
+        )
+        if new >= obj * (1 - 1e-9):
+            break
+        obj = new
+    return pt

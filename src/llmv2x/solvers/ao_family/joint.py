@@ -1,0 +1,168 @@
+"""Joint per-RSU step of the family AO: (alpha relaxed, f, p, b) in one SLSQP
+(docs/algorithms.md#ao-for-the-problem-family)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
+from llmv2x.solvers.ao_family.blocks import GHZ, MHZ, Family
+from llmv2x.solvers.ao_family.point import Point
+
+
+def joint_step(fam: Family, pt: Point, idx: np.ndarray, m: int) -> None:
+    """Replace RSU ``m``'s block in ``pt`` by a better feasible one from the joint relaxation.
+
+    SLSQP on all of RSU ``m``'s variables at once (alpha relaxed), so compute time and
+    transmission time trade against each other under the deadlines; alpha is then rounded
+    within the interval the limits leave and blocks I (alpha fixed) and II re-solve. Kept
+    only if RSU ``m``'s constraints hold and its cost falls.
+    """
+    k = len(idx)
+    base_cost, base_ok = fam.rsu_state(pt, idx, m)
+    if not base_ok:
+        return
+    scale = max(abs(base_cost), 1e-12)
+    pmax = fam.pmax[idx]
+    lo = np.concatenate(
+        [
+            np.ones(k),
+            fam.fmin[idx] / GHZ,
+            np.full(k, F_RSU_FLOOR_HZ / GHZ),
+            fam.pmin[idx] / pmax,
+            np.full(k, B_FLOOR_HZ / MHZ),
+        ]
+    )
+    hi = np.concatenate(
+        [
+            np.full(k, fam.ups),
+            fam.fmax[idx] / GHZ,
+            np.full(k, fam.fm[m] / GHZ),
+            np.ones(k),
+            np.full(k, fam.bw[m] / MHZ),
+        ]
+    )
+    dl, eb = fam.dl[idx], fam.eb[idx]
+    has_d, has_e = ~np.isnan(dl), ~np.isnan(eb)
+    fm_g, bw_m = fam.fm[m] / GHZ, fam.bw[m] / MHZ
+
+    def unpack(x):
+        return (
+            x[:k],
+            x[k : 2 * k] * GHZ,
+            x[2 * k : 3 * k] * GHZ,
+            x[3 * k : 4 * k] * pmax,
+            x[4 * k :] * MHZ,
+        )
+
+    psi, cdv, kv, cdr, kr, w = fam.psi[idx], fam.cdv[idx], fam.kv[idx], fam.cdr[m], fam.kr[m], fam.w
+    g_n, bits, lat, ln2 = (
+        fam.gain(idx, m),
+        fam.bits[idx],
+        fam.w if fam.latency else 0.0,
+        np.log(2.0),
+    )
+    ups = fam.ups
+
+    def pieces(x):
+        a, fv, fr, p, b = unpack(x)
+        tv, tr = psi / (fv * cdv), psi / (fr * cdr)
+        ev, er = kv * fv**2 * psi / cdv, kr * fr**2 * psi / cdr
+        z = g_n * p / (fam.noise * b)
+        r = b * np.log1p(z) / ln2
+        dr_dp = g_n / (fam.noise * ln2 * (1 + z)) * pmax
+        dr_db = (np.log1p(z) - z / (1 + z)) / ln2 * MHZ
+        return a, fv, fr, p, tv, tr, ev, er, r, dr_dp, dr_db
+
+    def obj(x):
+        a, fv, fr, p, tv, tr, ev, er, r, dr_dp, dr_db = pieces(x)
+        lv, lr = w * tv + (1 - w) * ev, w * tr + (1 - w) * er
+        num = (1 - w) * p + lat
+        val = np.sum(a * lv + (ups - a) * lr) + np.sum(num * bits / r)
+        g = np.concatenate(
+            [
+                lv - lr,
+                a * (-w * tv / fv + 2 * (1 - w) * ev / fv) * GHZ,
+                (ups - a) * (-w * tr / fr + 2 * (1 - w) * er / fr) * GHZ,
+                (1 - w) * pmax * bits / r - num * bits / r**2 * dr_dp,
+                -num * bits / r**2 * dr_db,
+            ]
+        )
+        return float(val) / scale, g / scale
+
+    rows_d, rows_e = np.flatnonzero(has_d), np.flatnonzero(has_e)
+    dld, ebe = dl[has_d], eb[has_e]
+
+    def cons(x):
+        a, fv, fr, p, tv, tr, ev, er, r, _, _ = pieces(x)
+        t = a * tv + (ups - a) * tr + bits / r
+        e = a * ev + p * bits / r
+        return np.concatenate([(dld - t[has_d]) / dld, (ebe - e[has_e]) / ebe])
+
+    def cons_jac(x):
+        a, fv, fr, p, tv, tr, ev, er, r, dr_dp, dr_db = pieces(x)
+        jac = np.zeros((len(rows_d) + len(rows_e), 5 * k))
+        q = bits / r**2
+        i, n = np.arange(len(rows_d)), rows_d
+        jac[i, n] = -(tv - tr)[n] / dld
+        jac[i, k + n] = (a * tv / fv)[n] * GHZ / dld
+        jac[i, 2 * k + n] = ((ups - a) * tr / fr)[n] * GHZ / dld
+        jac[i, 3 * k + n] = (q * dr_dp)[n] / dld
+        jac[i, 4 * k + n] = (q * dr_db)[n] / dld
+        i, n = len(rows_d) + np.arange(len(rows_e)), rows_e
+        jac[i, n] = -ev[n] / ebe
+        jac[i, k + n] = -(2 * a * ev / fv)[n] * GHZ / ebe
+        jac[i, 3 * k + n] = -(pmax * bits / r - p * q * dr_dp)[n] / ebe
+        jac[i, 4 * k + n] = (p * q * dr_db)[n] / ebe
+        return jac
+
+    sum_f = np.concatenate([np.zeros(2 * k), -np.ones(k) / fm_g, np.zeros(2 * k)])[None, :]
+    sum_b = np.concatenate([np.zeros(4 * k), -np.ones(k) / bw_m])[None, :]
+    kind = "ineq" if fam.problem.inequality else "eq"
+    c = [
+        {
+            "type": kind,
+            "fun": lambda x: np.array([(fm_g - np.sum(x[2 * k : 3 * k])) / fm_g]),
+            "jac": lambda x: sum_f,
+        },
+        {
+            "type": kind,
+            "fun": lambda x: np.array([(bw_m - np.sum(x[4 * k :])) / bw_m]),
+            "jac": lambda x: sum_b,
+        },
+    ]
+    if has_d.any() or has_e.any():
+        c.append({"type": "ineq", "fun": cons, "jac": cons_jac})
+    x0 = np.concatenate(
+        [pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ, pt.p[idx] / pmax, pt.b[idx] / MHZ]
+    )
+    x0 = np.clip(x0, lo, hi)
+    with np.errstate(all="ignore"):
+        res = minimize(
+            obj,
+            x0,
+            jac=True,
+            method="SLSQP",
+            bounds=list(zip(lo, hi, strict=True)),
+            constraints=c,
+            options={"maxiter": 100, "ftol": 1e-10},
+        )
+    x = np.clip(res.x, lo, hi)
+    a, fv, fr, p, b = unpack(x)
+    trial = pt.copy()
+    trial.fv[idx], trial.fr[idx], trial.p[idx], trial.b[idx] = fv, fr, p, b
+    if not fam.problem.inequality:
+        trial.fr[idx] *= fam.fm[m] / np.sum(fr)
+        trial.b[idx] *= fam.bw[m] / np.sum(b)
+    tc, ec, _ = fam.comm(idx, m, trial.p[idx], trial.b[idx])
+    xc = np.concatenate([a, trial.fv[idx] / GHZ, trial.fr[idx] / GHZ])
+    trial.alpha[idx] = fam.round_alpha(idx, m, xc, dl - tc, eb - ec, np.round(a))
+    # integer alpha: re-solve the blocks (each repairs or improves RSU m)
+    for _ in range(2):
+        fam.block1(trial, idx, m, relax=False)
+        fam.block2(trial, idx, m)
+    cost, ok = fam.rsu_state(trial, idx, m)
+    if ok and cost < base_cost:
+        pt.alpha[idx], pt.fv[idx], pt.fr[idx] = trial.alpha[idx], trial.fv[idx], trial.fr[idx]
+        pt.p[idx], pt.b[idx] = trial.p[idx], trial.b[idx]
