@@ -16,11 +16,13 @@ written per link and switched by x_nm:
 
 The ``strong`` flag adds the optimality-based reductions still valid for the problem
 (``llmv2x.models.p1_strong.valid_reductions``).
+
+The steps live in sibling modules, re-exported here: ``p1_association_values`` (per-link
+helpers, reading and writing a point) and ``p1_association_cuts`` (perspective cuts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -36,16 +38,22 @@ from llmv2x.models.constants import (
     HZ_PER_GHZ,
     HZ_PER_MHZ,
 )
+from llmv2x.models.p1_association_cuts import CUT_POINTS, _perspective_cuts
+from llmv2x.models.p1_association_values import (
+    _links,
+    _rate_bps,
+    allocation_from_association_model,
+    association_model_values,
+)
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 
-
-def _links(inst: Instance) -> list[tuple[int, int]]:
-    return [(n, int(r)) for n in range(inst.n_vehicles) for r in inst.candidates(n)]
-
-
-def _rate_bps(inst: Instance, n: int, r: int, p_w: float, b_hz: float) -> float:
-    return float(physics.uplink_rate(b_hz, p_w, inst.link_gain(n, r), inst.noise_psd_w_per_hz))
+__all__ = [
+    "CUT_POINTS",
+    "allocation_from_association_model",
+    "association_model_values",
+    "build_p1_association",
+]
 
 
 def build_p1_association(
@@ -282,164 +290,3 @@ def build_p1_association(
             ),
         )
     return m
-
-
-def allocation_from_association_model(instance: Instance, m: pyo.ConcreteModel) -> Allocation:
-    """Read the allocation and its association (the RSU with the largest x_nm) in SI units."""
-
-    def val(x: Any) -> float:
-        v = pyo.value(x, exception=False)
-        return float("nan") if v is None else float(v)
-
-    n_range = range(instance.n_vehicles)
-    assoc = np.array(
-        [max(instance.candidates(n), key=lambda r: val(m.x[n, int(r)])) for n in n_range],
-        dtype=np.int64,
-    )
-    return Allocation(
-        alpha=np.array([val(m.alpha[n]) for n in n_range]),
-        p_w=np.array([val(m.p_w[n]) for n in n_range]),
-        b_hz=np.array([val(m.b_mhz[n]) * HZ_PER_MHZ for n in n_range]),
-        f_vehicle_hz=np.array([val(m.f_vehicle_ghz[n]) * HZ_PER_GHZ for n in n_range]),
-        f_rsu_hz=np.array([val(m.f_rsu_ghz[n]) * HZ_PER_GHZ for n in n_range]),
-        association=assoc,
-    )
-
-
-def association_model_values(
-    instance: Instance, m: pyo.ConcreteModel, alloc: Allocation
-) -> Iterator[tuple[Any, float]]:
-    """(component, scaled value) for every variable of the model at ``alloc``, with the
-    binaries at its association and the epigraph variables on their envelopes."""
-    inst = instance
-    assoc = inst.association if alloc.association is None else alloc.association
-    ups = inst.layers
-    w = float(pyo.value(m.omega_t))
-    we = 1.0 - w
-    for n in range(inst.n_vehicles):
-        a = int(assoc[n])
-        yield m.alpha[n], float(alloc.alpha[n])
-        yield m.p_w[n], float(alloc.p_w[n])
-        yield m.b_mhz[n], float(alloc.b_hz[n] / HZ_PER_MHZ)
-        yield m.f_vehicle_ghz[n], float(alloc.f_vehicle_hz[n] / HZ_PER_GHZ)
-        yield m.f_rsu_ghz[n], float(alloc.f_rsu_hz[n] / HZ_PER_GHZ)
-        for r in inst.candidates(n):
-            r = int(r)
-            on = float(r == a)
-            yield m.x[n, r], on
-            yield m.bb_mhz[n, r], on * float(alloc.b_hz[n] / HZ_PER_MHZ)
-            yield m.ff_ghz[n, r], on * float(alloc.f_rsu_hz[n] / HZ_PER_GHZ)
-        rate = _rate_bps(inst, n, a, float(alloc.p_w[n]), float(alloc.b_hz[n]))
-        t_com = float(inst.bits[n]) / rate
-        yield m.t_com[n], t_com
-        yield m.rate_rel[n], rate / pyo.value(m.rate_scale[n])
-        for r in inst.candidates(n):
-            yield m.rate_link[n, int(r)], float(int(r) == a) * rate / pyo.value(m.rate_scale[n])
-        t, e = c.layer_time_energy(inst, n, a)
-        f = float(alloc.f_rsu_hz[n] / HZ_PER_GHZ)
-        share = ups - float(alloc.alpha[n])
-        yield m.rsu_cost[n], share * (w * t / f + we * e * f**2)
-        if hasattr(m, "t_rsu"):
-            yield m.t_rsu[n], share * t / f
-        local = float(alloc.alpha[n] >= ups)
-        if hasattr(m, "all_local"):
-            yield m.all_local[n], local
-        if hasattr(m, "w_off"):
-            for r in inst.candidates(n):
-                r = int(r)
-                off = float(r == a) * (1.0 - local)
-                yield m.w_off[n, r], off
-                yield m.ffw[n, r], off * f
-                yield m.rsu_link[n, r], off * (w * t / f + we * e * f**2)
-                yield m.comm_link[n, r], float(r == a) * we * float(alloc.p_w[n]) * t_com
-    if hasattr(m, "served"):
-        used = set(int(a) for a in assoc)
-        for r in m.M:
-            yield m.served[r], float(r in used)
-
-
-#: Tangent points per link in f^R of the perspective cuts (``_perspective_cuts``).
-CUT_POINTS = 48
-
-
-def _perspective_cuts(
-    m: pyo.ConcreteModel,
-    inst: Instance,
-    settings: SolveSettings,
-    links: list[tuple[int, int]],
-    cand: dict,
-    tr: dict,
-    fmax: np.ndarray,
-    f_hi: dict,
-) -> None:
-    """Linear cuts from the perspectives of the per-link costs (strong, reductions on).
-
-    With p = p_min the transmit cost h_m(b) = S omega_e p / r_nm(b) is convex in b, and the
-    RSU layer cost g_m(f) convex in f; for x in {0, 1}, x h(b / x) >= h(b0) x + h'(b0)(b - b0 x)
-    holds with b the per-link copy bb_nm (0 when x = 0), so summing over the links bounds the
-    vehicle's cost from below, linearly in (x, bb). The RSU term (Upsilon - 1)(1 - z) g uses
-    w_nm = x_nm (1 - z_n) and its own copy of f^R (both exact McCormick, all binary-bounded).
-    """
-    from llmv2x.models.p1_strong import COMM_B_GEOM, COMM_B_LIN, _b_points
-
-    w, we, ups = settings.omega_t, settings.omega_e, inst.layers
-    v = inst.vehicle
-    m.w_off = pyo.Var(m.L, bounds=(0, 1), doc="x_nm (1 - all_local_n)")
-    m.w_off_a = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.w_off[n, r] <= _m.x[n, r])
-    m.w_off_b = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.w_off[n, r] <= 1 - _m.all_local[n])
-    m.w_off_c = pyo.Constraint(
-        m.L, rule=lambda _m, n, r: _m.w_off[n, r] >= _m.x[n, r] - _m.all_local[n]
-    )
-    fl = F_RSU_FLOOR_HZ / HZ_PER_GHZ
-    m.ffw = pyo.Var(m.L, bounds=lambda _m, n, r: (0.0, float(fmax[r]) / HZ_PER_GHZ))
-    m.ffw_a = pyo.Constraint(
-        m.L, rule=lambda _m, n, r: _m.ffw[n, r] <= float(fmax[r]) / HZ_PER_GHZ * _m.w_off[n, r]
-    )
-    m.ffw_b = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.ffw[n, r] >= fl * _m.w_off[n, r])
-    m.ffw_c = pyo.Constraint(m.L, rule=lambda _m, n, r: _m.ffw[n, r] <= _m.f_rsu_ghz[n])
-    m.ffw_d = pyo.Constraint(
-        m.L,
-        rule=lambda _m, n, r: (
-            _m.ffw[n, r] >= _m.f_rsu_ghz[n] - f_hi[n] / HZ_PER_GHZ * (1 - _m.w_off[n, r])
-        ),
-    )
-    comm, rsu = [], []
-    for n, r in links:
-        p0 = float(v["p_min_w"][n])
-        a = inst.link_gain(n, r) / (inst.noise_psd_w_per_hz * HZ_PER_MHZ)
-        k = float(inst.bits[n]) * we * p0 / HZ_PER_MHZ
-        b_hi = float(inst.rsu["bandwidth_hz"][r]) / HZ_PER_MHZ
-        for b0 in _b_points(b_hi * HZ_PER_MHZ, COMM_B_GEOM, COMM_B_LIN) / HZ_PER_MHZ:
-            snr = a * p0 / b0
-            r0 = b0 * np.log1p(snr) / np.log(2.0)
-            dr = (np.log1p(snr) - snr / (1 + snr)) / np.log(2.0)
-            comm.append((n, r, k / r0, -k * dr / r0**2, b0))
-        t, e = tr[n, r]
-        for f0 in np.geomspace(fl, float(fmax[r]) / HZ_PER_GHZ, CUT_POINTS):
-            rsu.append((n, r, w * t / f0 + we * e * f0**2, -w * t / f0**2 + 2 * we * e * f0, f0))
-    m.comm_link = pyo.Var(m.L, bounds=(0, None), doc="per-link transmit cost lower bound")
-    m.comm_cut = pyo.Constraint(
-        range(len(comm)),
-        rule=lambda _m, j: (
-            _m.comm_link[comm[j][:2]]
-            >= comm[j][2] * _m.x[comm[j][:2]]
-            + comm[j][3] * (_m.bb_mhz[comm[j][:2]] - comm[j][4] * _m.x[comm[j][:2]])
-        ),
-    )
-    m.comm_sum = pyo.Constraint(
-        m.N,
-        rule=lambda _m, n: we * _m.p_w[n] * _m.t_com[n] >= sum(_m.comm_link[n, r] for r in cand[n]),
-    )
-    m.rsu_link = pyo.Var(m.L, bounds=(0, None), doc="per-link RSU layer cost lower bound")
-    m.rsu_cut = pyo.Constraint(
-        range(len(rsu)),
-        rule=lambda _m, j: (
-            _m.rsu_link[rsu[j][:2]]
-            >= rsu[j][2] * _m.w_off[rsu[j][:2]]
-            + rsu[j][3] * (_m.ffw[rsu[j][:2]] - rsu[j][4] * _m.w_off[rsu[j][:2]])
-        ),
-    )
-    m.rsu_sum = pyo.Constraint(
-        m.N,
-        rule=lambda _m, n: _m.rsu_cost[n] >= (ups - 1) * sum(_m.rsu_link[n, r] for r in cand[n]),
-    )
