@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 from llmv2x.instances.schema import Instance
 from llmv2x.models import physics
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
-from llmv2x.solvers.ao_family.point import Point
+from llmv2x.solvers.ao_family.point import Point, slsqp
 
 GHZ, MHZ = 1.0e9, 1.0e6
 #: relative margin kept inside deadlines and energy budgets (none: the start may sit on them;
@@ -180,17 +179,8 @@ class Family:
                 val, g = obj(full(y))
                 return val, g[free]
 
-            with np.errstate(all="ignore"):
-                res = minimize(
-                    f,
-                    y0,
-                    jac=True,
-                    method="SLSQP",
-                    bounds=list(zip(lo[free], hi[free], strict=True)),
-                    constraints=c,
-                    options={"maxiter": 200, "ftol": 1e-10},
-                )
-            return np.clip(full(res.x), lo, hi)
+            y = slsqp(f, y0, lo[free], hi[free], c, maxiter=200)
+            return np.clip(full(y), lo, hi)
 
         x0 = np.concatenate([pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ])
         cands = []
@@ -314,18 +304,8 @@ class Family:
         ]
         if has_d.any() or has_e.any():
             c.append({"type": "ineq", "fun": cons, "jac": cons_jac})
-        x0 = np.clip(np.concatenate([pt.p[idx] / pmax, pt.b[idx] / MHZ]), lo, hi)
-        with np.errstate(all="ignore"):
-            res = minimize(
-                obj,
-                x0,
-                jac=True,
-                method="SLSQP",
-                bounds=list(zip(lo, hi, strict=True)),
-                constraints=c,
-                options={"maxiter": 200, "ftol": 1e-10},
-            )
-        x = np.clip(res.x, lo, hi)
+        x0 = np.concatenate([pt.p[idx] / pmax, pt.b[idx] / MHZ])
+        x = slsqp(obj, x0, lo, hi, c, maxiter=200)
         trial = pt.copy()
         trial.p[idx], trial.b[idx] = x[:k] * pmax, x[k:] * MHZ
         if not self.problem.inequality:

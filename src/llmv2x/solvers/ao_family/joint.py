@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 from llmv2x.solvers.ao_family.blocks import GHZ, MHZ, Family
-from llmv2x.solvers.ao_family.point import Point
+from llmv2x.solvers.ao_family.point import Point, slsqp
 
 
 def joint_step(fam: Family, pt: Point, idx: np.ndarray, m: int) -> None:
@@ -137,18 +136,7 @@ def joint_step(fam: Family, pt: Point, idx: np.ndarray, m: int) -> None:
     x0 = np.concatenate(
         [pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ, pt.p[idx] / pmax, pt.b[idx] / MHZ]
     )
-    x0 = np.clip(x0, lo, hi)
-    with np.errstate(all="ignore"):
-        res = minimize(
-            obj,
-            x0,
-            jac=True,
-            method="SLSQP",
-            bounds=list(zip(lo, hi, strict=True)),
-            constraints=c,
-            options={"maxiter": 100, "ftol": 1e-10},
-        )
-    x = np.clip(res.x, lo, hi)
+    x = slsqp(obj, x0, lo, hi, c, maxiter=100)
     a, fv, fr, p, b = unpack(x)
     trial = pt.copy()
     trial.fv[idx], trial.fr[idx], trial.p[idx], trial.b[idx] = fv, fr, p, b

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,3 +43,24 @@ class Point:
     def allocation(self) -> Allocation:
         """The point as an Allocation carrying its association."""
         return Allocation(self.alpha, self.p, self.b, self.fv, self.fr, association=self.assoc)
+
+
+def slsqp(
+    fun: Any, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, constraints: list, maxiter: int
+) -> np.ndarray:
+    """SciPy's SLSQP on ``fun`` (value and gradient) inside the box [lo, hi]; its point clipped
+    back into the box. Every per-RSU step of the family's AO (blocks I and II, the joint
+    step) is one such call."""
+    from scipy.optimize import minimize
+
+    with np.errstate(all="ignore"):
+        res = minimize(
+            fun,
+            np.clip(x0, lo, hi),
+            jac=True,
+            method="SLSQP",
+            bounds=list(zip(lo, hi, strict=True)),
+            constraints=constraints,
+            options={"maxiter": maxiter, "ftol": 1e-10},
+        )
+    return np.clip(res.x, lo, hi)
