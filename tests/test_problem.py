@@ -95,8 +95,8 @@ def test_every_method_refuses_setting_variants(small_instance, settings, message
     kw = {"budgets": settings.budgets, "association": settings.association}
     with pytest.raises(LlmV2xError, match=message):
         llmv2x.solve(small_instance, method="local", **kw)
-    with pytest.raises(LlmV2xError, match=message):
-        compare(small_instance, settings)
+    with pytest.raises(LlmV2xError, match=message):  # compare refuses a listed method
+        compare(small_instance, settings, methods=["local"])
 
 
 def test_every_method_refuses_deadlines_and_energy_budgets(small_instance):

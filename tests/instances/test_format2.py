@@ -523,4 +523,4 @@ def test_compare_refuses_an_instance_with_energy_budgets(small_instance):
     with pytest.raises(
         LlmV2xError, match=r"energy budgets \(energy_budget_j\); \w+( local)? does not support"
     ):
-        compare(Instance.from_arrays(**kw), SolveSettings())
+        compare(Instance.from_arrays(**kw), SolveSettings(), methods=["local"])

@@ -206,13 +206,31 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             raise LlmV2xError(
                 f"--minlp-backends: {', '.join(bad)} not among {', '.join(backend_names('minlp'))}"
             )
+    methods = _name_list(args.methods)
+    formulations = _name_list(args.formulations)
+    if formulations is not None:
+        if args.formulation:
+            raise LlmV2xError("--formulation and --formulations: give one of them")
+        bad = [f for f in formulations if f not in ("plain", "strong")]
+        if bad:
+            raise LlmV2xError(f"--formulations: {', '.join(bad)} not among plain, strong")
     inst = load_instance(args.file)
     with results_only_on_stdout():
-        df = compare(inst, settings, backends)
+        df = compare(inst, settings, backends, methods, formulations)
     print(to_markdown(df.drop(columns=["message"])))
+    skipped = df.attrs.get("skipped") or {}
+    if skipped:
+        print(f"not run (they do not solve this problem variant): {', '.join(skipped)}")
     csv, md = write_tables(df, args.output_dir, f"compare-{inst.name}")
     print(f"wrote {csv} and {md}")
     return 0
+
+
+def _name_list(text: str | None) -> list[str] | None:
+    """``a, b,c`` -> ``["a", "b", "c"]``; None stays None."""
+    if text is None:
+        return None
+    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def _check_compare_options(options: dict[str, Any]) -> None:

@@ -368,13 +368,28 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="AO vs MINLP backends vs exact vs baselines",
         description="Solve one instance with AO, every available MINLP backend, the exact "
-        "method and the baselines; print a Markdown table and write it as CSV and Markdown.",
+        "method and the baselines (on a problem variant: those that solve it); print a "
+        "Markdown table and write it as CSV and Markdown.",
         parents=[common],
     )
     p_cmp.add_argument("file", help="instance file or built-in name (paper-seed0..9)")
     _settings_args(p_cmp)
     p_cmp.add_argument(
         "--minlp-backends", default=None, help="comma-separated (default: every available one)"
+    )
+    p_cmp.add_argument(
+        "--methods",
+        default=None,
+        metavar="M1,M2,...",
+        help="comma-separated methods to run (default: every one that solves the problem "
+        "variant; a listed one that does not is refused)",
+    )
+    p_cmp.add_argument(
+        "--formulations",
+        default=None,
+        metavar="F1,F2",
+        help="method minlp: run each backend on each of these formulations (plain,strong); "
+        "default: --formulation alone",
     )
     p_cmp.add_argument("-o", "--output-dir", default=".", help="folder for the CSV and Markdown")
     p_cmp.set_defaults(func=c._cmd_compare)

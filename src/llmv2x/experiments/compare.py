@@ -1,4 +1,9 @@
-"""`llmv2x compare`: AO vs direct MINLP backends vs the exact optimum vs baselines, one table."""
+"""`llmv2x compare`: AO vs direct MINLP backends vs the exact optimum vs baselines, one table.
+
+On a problem variant (docs/formulation.md#problem-variants) only the methods that solve it
+run; a method named explicitly (``methods``) that does not is refused with its one-line
+message before anything is solved (docs/cli.md#compare).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from llmv2x.errors import LlmV2xError
 from llmv2x.instances.schema import Instance
 from llmv2x.results import Result
 from llmv2x.settings import SolveSettings
-from llmv2x.solvers.methods import available_methods, check_instance, get_method
+from llmv2x.solvers.methods import METHODS, available_methods, check_instance, get_method
 from llmv2x.solvers.registry import availability, backend_names
 
 BASELINES = ("rlor", "rrlo", "local", "offload", "equal")
@@ -23,29 +28,73 @@ COLUMNS = [
     "objective",
     "gap_to_exact",
     "lower_bound",
+    "gap",
     "compute_part",
     "time_s",
     "message",
 ]
 
 
+#: the methods ``compare`` runs by default, in table order
+DEFAULT_METHODS = ("exact", "ao", "minlp", *BASELINES)
+
+
+def select_methods(
+    instance: Instance, settings: SolveSettings, methods: list[str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The methods to run on ``instance`` and those left out, with why (one line each).
+
+    ``methods=None``: every available method of ``DEFAULT_METHODS`` that solves the problem
+    variant (``check_instance``); the others are left out with their refusal. A list: each
+    must exist and solve the variant, else SettingsError with the method's one-line refusal.
+    """
+    from llmv2x.errors import SettingsError
+
+    avail = available_methods()
+    if methods is not None:
+        for m in methods:
+            if m not in METHODS or m not in avail:
+                raise SettingsError(f"--methods: {m!r} is not one of {', '.join(avail)}")
+            check_instance(instance, settings, m)
+        return list(dict.fromkeys(methods)), {}
+    run, skipped = [], {}
+    for m in DEFAULT_METHODS:
+        if m not in avail:
+            continue
+        try:
+            check_instance(instance, settings, m)
+        except SettingsError as exc:
+            skipped[m] = str(exc)
+            continue
+        run.append(m)
+    return run, skipped
+
+
 def _runs(
-    settings: SolveSettings, minlp_backends: list[str] | None
+    settings: SolveSettings,
+    minlp_backends: list[str] | None,
+    methods: list[str],
+    formulations: list[str] | None = None,
 ) -> list[tuple[str, str, SolveSettings]]:
-    methods = available_methods()
     runs: list[tuple[str, str, SolveSettings]] = []
-    if "exact" in methods:
-        runs.append(("exact", "structure", settings))
-    runs.append(("ao", f"{settings.qp_backend}+{settings.nlp_backend}", settings))
-    if "minlp" in methods:
-        names = minlp_backends
-        if names is None:
-            names = [b for b in backend_names("minlp") if availability(b, "minlp")]
-        for b in names:
-            runs.append(("minlp", b, settings.with_(minlp_backend=b)))
-    for b in BASELINES:
-        if b in methods:
-            runs.append((b, "", settings))
+    for method in methods:
+        if method == "exact":
+            runs.append(("exact", "structure", settings))
+        elif method == "ao":
+            runs.append(("ao", f"{settings.qp_backend}+{settings.nlp_backend}", settings))
+        elif method == "minlp":
+            names = minlp_backends
+            if names is None:
+                names = [b for b in backend_names("minlp") if availability(b, "minlp")]
+            for b in names:
+                st = settings.with_(minlp_backend=b)
+                if not formulations:
+                    runs.append(("minlp", b, st))
+                for f in formulations or ():
+                    opts = {**st.options, "formulation": f}
+                    runs.append(("minlp", f"{b}:{f}", st.with_(options=opts)))
+        else:
+            runs.append((method, "", settings))
     return runs
 
 
@@ -53,20 +102,29 @@ def compare(
     instance: Instance,
     settings: SolveSettings,
     minlp_backends: list[str] | None = None,
+    methods: list[str] | None = None,
+    formulations: list[str] | None = None,
 ) -> pd.DataFrame:
     """Solve ``instance`` with every method and available MINLP backend; one row per solve.
 
     Columns: method, backend, status, objective, gap_to_exact (relative, when ``exact``
-    certified an optimum), lower_bound (proven bounds only), compute_part (objective (11)
+    certified an optimum), lower_bound (proven bounds only), gap ((objective -
+    lower_bound) / objective, the method's own certified gap), compute_part (objective (11)
     at the returned point), time_s, message. A method that fails is a row with its status
     and message, never an exception.
+
+    ``methods``: the methods to run (default: every one that solves the problem variant,
+    ``select_methods``; ``df.attrs["skipped"]`` maps the others to their refusal; a listed
+    method that does not solve it raises SettingsError). ``formulations``: method minlp runs
+    each backend on each of these (backend column ``scip:strong``); default: the
+    ``formulation`` option alone.
     """
     from llmv2x.models.evaluator import evaluate
 
-    check_instance(instance, settings)
+    chosen, skipped = select_methods(instance, settings, methods)
     rows = []
     best: float | None = None
-    for method, backend, st in _runs(settings, minlp_backends):
+    for method, backend, st in _runs(settings, minlp_backends, chosen, formulations):
         t0 = time.perf_counter()
         try:
             res: Result = get_method(method)(instance, st)
@@ -92,9 +150,13 @@ def compare(
                 "message": msg,
             }
         )
-    df = pd.DataFrame(rows)
-    df["gap_to_exact"] = (df["objective"] - best) / abs(best) if best is not None else float("nan")
-    return df[COLUMNS]
+    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("gap_to_exact", "gap")])
+    obj = pd.to_numeric(df["objective"], errors="coerce")
+    df["gap_to_exact"] = (obj - best) / abs(best) if best is not None else float("nan")
+    df["gap"] = (obj - pd.to_numeric(df["lower_bound"], errors="coerce")) / obj.abs()
+    df = df[COLUMNS]
+    df.attrs["skipped"] = skipped
+    return df
 
 
 def to_markdown(df: pd.DataFrame) -> str:
