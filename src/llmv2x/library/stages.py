@@ -1,0 +1,150 @@
+"""The stages of a library problem: export, the minlp solves, the certificate (docs/library.md).
+
+Each stage function takes (problem, instance, problem folder, time limit, finished markers),
+writes its files and returns the content of its marker; ``llmv2x.library.build`` runs them
+and writes the marker last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from llmv2x.errors import SettingsError
+from llmv2x.library.catalogue import LibraryProblem
+
+#: The stages whose result comes from method ``minlp`` with that backend.
+MINLP_STAGES = ("scip", "gurobi")
+#: Time limit (s) of method ``exact`` in the ``certify`` stage.
+CERTIFY_TIME_LIMIT_S = 600.0
+#: Status recorded when gurobipy's pip licence refuses the model's size.
+LICENCE_LIMIT = "licence limit"
+
+
+def based_on(markers: dict[str, dict[str, Any]]) -> list[str]:
+    """The finished minlp stages with their time limits (``scip@60``): what a fallback
+    certificate was taken from."""
+    return [f"{s}@{markers[s].get('time_limit'):g}" for s in MINLP_STAGES if s in markers]
+
+
+def exact_accepts(problem: LibraryProblem, instance: Any) -> bool:
+    """True when method ``exact`` accepts the problem's variant (it refuses the others)."""
+    from llmv2x.solvers.methods import check_instance
+
+    try:
+        check_instance(instance, problem.settings(), "exact")
+    except SettingsError:
+        return False
+    return True
+
+
+def _stage_export(problem, instance, pdir: Path, time_limit, markers) -> dict[str, Any]:
+    from llmv2x.export import export_p1
+    from llmv2x.export.core import build_model
+    from llmv2x.library.index import model_counts, nl_header_counts
+
+    settings = problem.settings()
+    instance.save(pdir / "instance.json")
+    nl = export_p1(instance, pdir / f"{problem.name}.nl", settings, problem.formulation)
+    export_p1(instance, pdir / f"{problem.name}.gms", settings, problem.formulation)
+    counts = model_counts(build_model(instance, settings, problem.formulation))
+    return {
+        "status": "written",
+        "counts": counts,
+        "nl_header": nl_header_counts(nl.path),
+        "fixed_by_formulation": len(nl.fixed),
+    }
+
+
+def _stage_minlp(backend: str):
+    def run(problem, instance, pdir: Path, time_limit, markers) -> dict[str, Any]:
+        import llmv2x
+        from llmv2x.errors import BackendUnavailable
+
+        settings = problem.settings(minlp_backend=backend, time_limit=time_limit)
+        try:
+            res = llmv2x.solve(instance, "minlp", settings, formulation=problem.formulation)
+        except BackendUnavailable:
+            raise
+        res.save(pdir / f"{backend}.json")
+        status = res.status
+        if status == "error" and "licence-limited" in res.message:
+            status = LICENCE_LIMIT
+        return {
+            "status": status,
+            "objective": res.objective if res.allocation is not None else None,
+            "bound": res.lower_bound,
+            "time_s": round(res.solve_time_s, 3),
+            "time_limit": time_limit,
+            "version": res.solvers.get("minlp", ""),
+            "message": res.message,
+        }
+
+    return run
+
+
+def _stage_certify(problem, instance, pdir: Path, time_limit, markers) -> dict[str, Any]:
+    import llmv2x
+
+    if exact_accepts(problem, instance):
+        settings = problem.settings(time_limit=CERTIFY_TIME_LIMIT_S)
+        res = llmv2x.solve(instance, "exact", settings)
+        res.save(pdir / "certificate.json")
+        value = res.objective if res.status == "optimal" else res.lower_bound
+        return {
+            "source": "exact",
+            "status": res.status,
+            "objective": res.objective if res.allocation is not None else None,
+            "optimum_or_bound": value,
+            "time_s": round(res.solve_time_s, 3),
+        }
+    return _fallback(pdir, markers)
+
+
+def _fallback(pdir: Path, markers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The best point and bound of the finished minlp stages, not certified."""
+    from llmv2x.results import Result
+
+    sources = based_on(markers)
+    best, best_stage, bounds = None, None, []
+    for stage in (s for s in MINLP_STAGES if s in markers):
+        path = pdir / f"{stage}.json"
+        if not path.is_file():
+            continue
+        res = Result.load(path)
+        if res.lower_bound is not None:
+            bounds.append(res.lower_bound)
+        if res.ok and (best is None or res.objective < best.objective):
+            best, best_stage = res, stage
+    bound = max(bounds) if bounds else None
+    note = (
+        "not certified: method exact does not handle this variant yet; best point of the "
+        f"minlp stages ({', '.join(sources) or 'none run'}) and their best bound"
+    )
+    cert = pdir / "certificate.json"
+    if best is None:
+        cert.unlink(missing_ok=True)
+        status, objective = "unknown", None
+    else:
+        status, objective = "feasible", best.objective
+        if bound is not None:
+            bound = min(bound, objective)
+        dataclasses.replace(best, status="feasible", lower_bound=bound, message=note).save(cert)
+    return {
+        "source": best_stage or "none",
+        "status": status,
+        "objective": objective,
+        "optimum_or_bound": bound,
+        "based_on": sources,
+        "note": note,
+    }
+
+
+RUN: dict[str, Callable[..., dict[str, Any]]] = {
+    "export": _stage_export,
+    "scip": _stage_minlp("scip"),
+    "gurobi": _stage_minlp("gurobi"),
+    "certify": _stage_certify,
+}
