@@ -423,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     from llmv2x.export.cli import add_parser as _add_export  # light: argparse only
 
     _add_export(sub, common)
+    from llmv2x.library.cli import add_parser as _add_library  # light: argparse only
+
+    _add_library(sub, common)
 
     p_solvers = sub.add_parser(
         "solvers", help="which backends are available here", parents=[common]
