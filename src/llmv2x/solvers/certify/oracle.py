@@ -1,0 +1,465 @@
+"""The row oracle: a certified lower bound, and a point, of one vehicle's priced problem.
+
+A row is one (vehicle, RSU link) with a domain (alpha range, SNR range, share bounds). For
+prices sigma (per Hz of RSU frequency) and lambda (per Hz of bandwidth) the oracle bounds
+
+    q_r(sigma, lambda) = min  c_n + sigma f_r + lambda b
+
+over the row's domain under the vehicle's deadline and energy budget (when the problem has
+them), c_n the vehicle's full share of objective (10) or of its latency variant. Method and
+proofs: docs/exact.md, "The problem family under fixed association"; kernels in ``rowmath``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from llmv2x.instances.schema import Instance
+from llmv2x.models import physics
+from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
+from llmv2x.problem import VARIANT_TOL, Problem
+from llmv2x.settings import SolveSettings
+from llmv2x.solvers.certify.rowmath import Elem, fr_min, u_min
+
+#: Points keep the deadline and energy budget to this relative slack (the evaluator allows
+#: VARIANT_TOL; bounds use VARIANT_TOL, so they hold for every point the evaluator accepts).
+POINT_SLACK = VARIANT_TOL * (1.0 - 1e-3)
+#: Cap on the multiplier-search steps of the deadline.
+MU_MAXIT = 80
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows of per-vehicle problems: one per (vehicle, RSU link) considered."""
+
+    vehicle: np.ndarray  # int, row -> vehicle index
+    rsu: np.ndarray  # int, row -> RSU index
+    gain: np.ndarray  # linear channel gain of that link
+    f_lo: np.ndarray  # bounds on the RSU frequency share f_r (Hz)
+    f_hi: np.ndarray
+    b_lo: np.ndarray  # bounds on the bandwidth share b (Hz)
+    b_hi: np.ndarray
+    a_lo: np.ndarray  # int alpha range (1..Upsilon), for branching
+    a_hi: np.ndarray
+    g_lo: np.ndarray  # SNR range (gamma = k p / b), for branching
+    g_hi: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.vehicle.shape[0])
+
+    @classmethod
+    def _make(
+        cls,
+        instance: Instance,
+        veh: np.ndarray,
+        rsu: np.ndarray,
+        gain: np.ndarray,
+        f_hi: Any,
+        b_hi: Any,
+    ) -> Rows:
+        n = veh.shape[0]
+        v = instance.vehicle
+        b_lo = np.full(n, B_FLOOR_HZ)
+        b_hi = np.asarray(b_hi, float)
+        k = gain / instance.noise_psd_w_per_hz
+        return cls(
+            vehicle=np.asarray(veh, np.int64),
+            rsu=np.asarray(rsu, np.int64),
+            gain=np.asarray(gain, float),
+            f_lo=np.full(n, F_RSU_FLOOR_HZ),
+            f_hi=np.asarray(f_hi, float),
+            b_lo=b_lo,
+            b_hi=b_hi,
+            a_lo=np.ones(n, np.int64),
+            a_hi=np.full(n, int(instance.layers), np.int64),
+            g_lo=k * v["p_min_w"][veh] / b_hi,
+            g_hi=k * v["p_max_w"][veh] / b_lo,
+        )
+
+    @classmethod
+    def fixed(cls, instance: Instance, problem: Problem) -> Rows:
+        """One row per vehicle on its own RSU. Share bounds: [floor, F_m - (k_m - 1) floor]
+        under equality budgets (the others keep their floors), [floor, F_m] under inequality."""
+        assoc = np.asarray(instance.association, np.int64)
+        fm = instance.rsu["f_max_hz"][assoc]
+        bm = instance.rsu["bandwidth_hz"][assoc]
+        if not problem.inequality:
+            others = np.bincount(assoc, minlength=instance.n_rsus)[assoc] - 1
+            fm = fm - others * F_RSU_FLOOR_HZ
+            bm = bm - others * B_FLOOR_HZ
+        veh = np.arange(instance.n_vehicles)
+        return cls._make(instance, veh, assoc, instance.gain, fm, bm)
+
+    @classmethod
+    def links(cls, instance: Instance, problem: Problem) -> Rows:
+        """One row per link of ``instance.links``; share bounds [floor, F_m] and [floor, B_m]."""
+        veh, rsu, gain = instance.links
+        rsu = np.asarray(rsu, np.int64)
+        return cls._make(
+            instance,
+            veh,
+            rsu,
+            gain,
+            instance.rsu["f_max_hz"][rsu],
+            instance.rsu["bandwidth_hz"][rsu],
+        )
+
+    def take(self, idx: Any) -> Rows:
+        """The rows ``idx`` (an index array or a boolean mask)."""
+        return Rows(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
+
+    def with_domain(self, **arrays: Any) -> Rows:
+        """A copy with some of a_lo/a_hi/g_lo/g_hi/f_lo/f_hi/b_lo/b_hi replaced."""
+        allowed = {"a_lo", "a_hi", "g_lo", "g_hi", "f_lo", "f_hi", "b_lo", "b_hi"}
+        bad = set(arrays) - allowed
+        if bad:
+            raise ValueError(f"with_domain: {sorted(bad)[0]} is not a domain field")
+        kw = {
+            k: np.asarray(a, np.int64 if k.startswith("a_") else float) for k, a in arrays.items()
+        }
+        return replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class RowValues:
+    """What the oracle says about each row (arrays over rows)."""
+
+    lower: np.ndarray  # valid lower bound of q_r (+inf when proven infeasible)
+    upper: np.ndarray  # value of the returned point (+inf when none found)
+    alpha: np.ndarray
+    f_vehicle: np.ndarray
+    f_rsu: np.ndarray
+    p: np.ndarray
+    b: np.ndarray
+    infeasible: np.ndarray  # bool, proven infeasible on the row's domain
+    alpha_lower: np.ndarray  # rows x Upsilon: valid lower bound per alpha
+
+
+@dataclass(frozen=True)
+class _Aux:
+    """Per-element data for valuing points with ``physics`` (the evaluator's formulas)."""
+
+    alpha: np.ndarray
+    off: np.ndarray  # Upsilon - alpha
+    psi: np.ndarray
+    cv: np.ndarray
+    dv: np.ndarray
+    cm: np.ndarray
+    dm: np.ndarray
+    gain: np.ndarray
+    noise: float
+    d_pt: np.ndarray
+    e_pt: np.ndarray
+    lam: np.ndarray  # the price as given (may be negative)
+    latency: bool
+
+    def take(self, idx: np.ndarray) -> _Aux:
+        kw = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for k, a in kw.items():
+            if isinstance(a, np.ndarray):
+                kw[k] = a[idx]
+        return _Aux(**kw)
+
+
+def _elements(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    rows: Rows,
+    sigma: np.ndarray,
+    lam: np.ndarray,
+) -> tuple[Elem, _Aux, np.ndarray, np.ndarray]:
+    """One element per (row, alpha in the row's range): (Elem, _Aux, row index, alpha)."""
+    ups = int(instance.layers)
+    a_lo = np.clip(rows.a_lo, 1, ups)
+    a_hi = np.clip(rows.a_hi, 1, ups)
+    counts = np.maximum(a_hi - a_lo + 1, 0)
+    row = np.repeat(np.arange(len(rows)), counts)
+    start = np.cumsum(counts) - counts
+    alpha = (a_lo[row] + np.arange(row.shape[0]) - start[row]).astype(float)
+    n = rows.vehicle[row]
+    m = rows.rsu[row]
+    v, r = instance.vehicle, instance.rsu
+    psi = instance.psi[n]
+    tau_v = psi / (v["gpu_cores"][n] * v["flops_per_cycle"][n])
+    tau_r = psi / (r["gpu_cores"][m] * r["flops_per_cycle"][m])
+    nan_inf = lambda a: np.where(np.isnan(a), np.inf, a)  # noqa: E731
+    dl = nan_inf(instance.deadline_s[n]) if problem.deadlines else np.full(row.shape, np.inf)
+    eb = (
+        nan_inf(instance.energy_budget_j[n])
+        if problem.energy_budgets
+        else np.full(row.shape, np.inf)
+    )
+    gain = rows.gain[row]
+    k = gain / instance.noise_psd_w_per_hz
+    pmin, pmax = v["p_min_w"][n], v["p_max_w"][n]
+    blo, bhi = rows.b_lo[row], rows.b_hi[row]
+    with np.errstate(divide="ignore"):
+        ulo = np.log(np.maximum(rows.g_lo[row], k * pmin / bhi))
+        uhi = np.log(np.minimum(rows.g_hi[row], k * pmax / blo))
+    wt = settings.omega_t
+    e = Elem(
+        tv=alpha * tau_v,
+        w=(ups - alpha) * tau_r,
+        ev=alpha * v["kappa"][n] * tau_v,
+        kv=v["kappa"][n],
+        km=r["kappa"][m],
+        S=instance.bits[n],
+        k=k,
+        sigma=np.asarray(sigma, float)[row],
+        lam=np.maximum(np.asarray(lam, float)[row], 0.0),
+        fmin=v["f_min_hz"][n],
+        fmax=v["f_max_hz"][n],
+        flo=rows.f_lo[row],
+        fhi=rows.f_hi[row],
+        blo=blo,
+        bhi=bhi,
+        pmin=pmin,
+        pmax=pmax,
+        ulo=ulo,
+        uhi=uhi,
+        D=dl * (1.0 + VARIANT_TOL),
+        E=eb * (1.0 + VARIANT_TOL),
+        wt=wt,
+        we=1.0 - wt,
+        lt=wt if settings.latency else 0.0,
+    )
+    aux = _Aux(
+        alpha=alpha,
+        off=ups - alpha,
+        psi=psi,
+        cv=v["gpu_cores"][n],
+        dv=v["flops_per_cycle"][n],
+        cm=r["gpu_cores"][m],
+        dm=r["flops_per_cycle"][m],
+        gain=gain,
+        noise=instance.noise_psd_w_per_hz,
+        d_pt=dl * (1.0 + POINT_SLACK),
+        e_pt=eb * (1.0 + POINT_SLACK),
+        lam=np.asarray(lam, float)[row],
+        latency=settings.latency,
+    )
+    return e, aux, row, alpha
+
+
+def _energy_cap(e: Elem) -> tuple[Elem, np.ndarray]:
+    """Cut u at the largest SNR the energy budget allows with f = f_min (bisection, kept on the
+    relaxed side), and flag elements with an empty domain (proven infeasible)."""
+    from llmv2x.solvers.certify.rowmath import comm_energy
+
+    lim = e.E - e.ev * e.fmin**2
+    empty = (e.flo > e.fhi) | (e.blo > e.bhi) | ~(e.ulo <= e.uhi) | (e.fmin > e.fmax)
+    with np.errstate(invalid="ignore", over="ignore"):
+        empty |= comm_energy(e, np.exp(e.ulo)) > lim
+        cut = np.isfinite(lim) & ~empty & (comm_energy(e, np.exp(e.uhi)) > lim)
+        if cut.any():
+            lo, hi = e.ulo[cut], e.uhi[cut]
+            sub = e.take(cut)
+            for _ in range(64):
+                mid = 0.5 * (lo + hi)
+                over = comm_energy(sub, np.exp(mid)) > lim[cut]
+                hi = np.where(over, mid, hi)
+                lo = np.where(over, lo, mid)
+            uhi = e.uhi.copy()
+            uhi[cut] = hi
+            e = replace(e, uhi=uhi)
+    return e, empty
+
+
+def _lagrangian(e: Elem, c0: float, mu: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Lower bound of min_x c0 (cost + prices) + mu time, and the minimiser found."""
+    fr, frl = fr_min(e, c0, mu)
+    um = u_min(e, c0, mu)
+    g = np.exp(um.u)
+    return frl + um.lower, {"f": um.at.f, "fr": fr, "b": um.at.b, "gamma": g}
+
+
+def _value(
+    e: Elem, x: _Aux, pt: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The point (p clipped to its bounds, f cut to the energy budget), its value
+    c_n + sigma f_r + lambda b, and whether it keeps the deadline and energy budget."""
+    b, fr = pt["b"], pt["fr"]
+    p = np.clip(pt["gamma"] * b / e.k, e.pmin, e.pmax)
+    with np.errstate(all="ignore"):
+        rate = physics.uplink_rate(b, p, x.gain, x.noise)
+        e_com = physics.transmit_energy(p, e.S, rate)
+        f_e = np.sqrt(np.maximum(x.e_pt - e_com, 0.0) / e.ev)
+        f = np.minimum(pt["f"], f_e)
+        ok = f >= e.fmin
+        f = np.maximum(f, e.fmin)
+        wt = e.wt
+        cost = (
+            x.alpha * physics.layer_cost(wt, x.psi, f, e.kv, x.cv, x.dv)
+            + x.off * physics.layer_cost(wt, x.psi, fr, e.km, x.cm, x.dm)
+            + physics.transmit_cost(wt, p, e.S, rate, x.latency)
+        )
+        time = (
+            x.alpha * physics.compute_time(x.psi, f, x.cv, x.dv)
+            + x.off * physics.compute_time(x.psi, fr, x.cm, x.dm)
+            + physics.transmit_time(e.S, rate)
+        )
+    ok &= np.isfinite(cost) & ~(time > x.d_pt)
+    value = cost + e.sigma * fr + x.lam * b
+    return {"f": f, "fr": fr, "p": p, "b": b}, value, ok
+
+
+def _solve(
+    e: Elem, x: _Aux, eps: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Per element: (lower, upper, point, proven infeasible)."""
+    size = e.tv.shape[0]
+    e, infeasible = _energy_cap(e)
+    lower = np.full(size, np.inf)
+    upper = np.full(size, np.inf)
+    point = {k: np.full(size, np.nan) for k in ("f", "fr", "p", "b")}
+
+    def keep(
+        idx: np.ndarray, lo: np.ndarray, pt: dict[str, np.ndarray], val: np.ndarray, ok: np.ndarray
+    ) -> None:
+        lower[idx] = np.where(np.isinf(lower[idx]), lo, np.maximum(lower[idx], lo))
+        better = ok & (val < upper[idx])
+        upper[idx] = np.where(better, val, upper[idx])
+        for k in point:
+            point[k][idx] = np.where(better, pt[k], point[k][idx])
+
+    live = np.flatnonzero(~infeasible)
+    if live.size == 0:
+        return lower, upper, point, infeasible
+    sub, sx = e.take(live), x.take(live)
+    l0, pt0 = _lagrangian(sub, 1.0, np.zeros(live.size))
+    p0, v0, ok0 = _value(sub, sx, pt0)
+    keep(live, l0, p0, v0, ok0)
+    need = live[np.isfinite(sub.D) & ~ok0]
+    if need.size:
+        tsub = e.take(need)
+        tmin, _ = _lagrangian(tsub, 0.0, np.ones(need.size))
+        infeasible[need] = tmin > tsub.D
+        lower[need[tmin > tsub.D]] = np.inf
+        need = need[~(tmin > tsub.D)]
+    if need.size:
+        _search_mu(e, x, need, np.abs(lower[need]), eps, keep, lower, upper)
+    lower[infeasible] = np.inf
+    return lower, upper, point, infeasible
+
+
+def _search_mu(
+    e: Elem,
+    x: _Aux,
+    idx: np.ndarray,
+    scale: np.ndarray,
+    eps: float,
+    keep: Any,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> None:
+    """Find the deadline multiplier: bracket by factors of 8, then a secant search on log mu
+    (Illinois) of time(mu) = deadline. Every mu evaluated tightens the bound (weak duality)."""
+    d_pt = x.d_pt[idx]
+    mu = np.maximum(scale, 1e-300) / d_pt
+    lo = np.zeros(idx.size)
+    hi = np.full(idx.size, np.inf)
+    h_lo = np.full(idx.size, np.nan)
+    h_hi = np.full(idx.size, np.nan)
+    side = np.zeros(idx.size, int)
+    active = np.ones(idx.size, bool)
+    for _ in range(MU_MAXIT):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        gi = idx[a]
+        sub, sx = e.take(gi), x.take(gi)
+        lm, pt = _lagrangian(sub, 1.0, mu[a])
+        p, v, ok = _value(sub, sx, pt)
+        keep(gi, lm - mu[a] * sub.D, p, v, ok)
+        with np.errstate(all="ignore"):
+            tnow = _time(sub, sx, p)
+        h = np.log(tnow / d_pt[a])
+        feas = ok
+        up, lw = upper[gi], lower[gi]
+        done = np.isfinite(up) & (up - lw <= eps * np.abs(up) + 1e-15)
+        # update the bracket
+        hi_new = np.where(feas, mu[a], hi[a])
+        h_hi_new = np.where(feas, h, h_hi[a])
+        lo_new = np.where(feas, lo[a], mu[a])
+        h_lo_new = np.where(feas, h_lo[a], h)
+        s_old = side[a]
+        h_lo_new = np.where(feas & (s_old == 1), 0.5 * h_lo_new, h_lo_new)  # Illinois
+        h_hi_new = np.where(~feas & (s_old == -1), 0.5 * h_hi_new, h_hi_new)
+        side[a] = np.where(feas, 1, -1)
+        hi[a], h_hi[a], lo[a], h_lo[a] = hi_new, h_hi_new, lo_new, h_lo_new
+        nxt = np.where(np.isinf(hi[a]), mu[a] * 8.0, np.where(lo[a] == 0, mu[a] / 8.0, np.nan))
+        both = np.isnan(nxt)
+        if both.any():
+            with np.errstate(all="ignore"):
+                llo, lhi = np.log(lo[a]), np.log(hi[a])
+                sec = (llo * h_hi[a] - lhi * h_lo[a]) / (h_hi[a] - h_lo[a])
+            bad = ~np.isfinite(sec) | (sec <= llo) | (sec >= lhi)
+            sec = np.where(bad, 0.5 * (llo + lhi), sec)
+            nxt = np.where(both, np.exp(sec), nxt)
+        stuck = both & (hi[a] - lo[a] <= 1e-15 * hi[a])
+        mu[a] = nxt
+        active[a] = ~(done | stuck | (mu[a] <= 0) | ~np.isfinite(mu[a]))
+
+
+def _time(e: Elem, x: _Aux, p: dict[str, np.ndarray]) -> np.ndarray:
+    """Completion time of each element's point (eqs. (1), (4), (7))."""
+    rate = physics.uplink_rate(p["b"], p["p"], x.gain, x.noise)
+    return (
+        x.alpha * physics.compute_time(x.psi, p["f"], x.cv, x.dv)
+        + x.off * physics.compute_time(x.psi, p["fr"], x.cm, x.dm)
+        + physics.transmit_time(e.S, rate)
+    )
+
+
+def row_oracle(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    rows: Rows,
+    sigma: np.ndarray,
+    lam: np.ndarray,
+    *,
+    eps: float = 1e-9,
+) -> RowValues:
+    """q_r = min cost_n + sigma_r f_r + lam_r b over the row's domain (design in docs/exact.md).
+
+    ``sigma`` and ``lam`` are per row. A negative ``lam`` is bounded by q_r(sigma, 0) +
+    lam b_hi (valid, not tight): callers price bandwidth with lam >= 0 (docs/exact.md).
+    ``eps`` is the relative gap at which a (row, alpha) search stops.
+    """
+    ups = int(instance.layers)
+    nrows = len(rows)
+    e, x, row, alpha = _elements(instance, settings, problem, rows, sigma, lam)
+    lo, up, pt, infeasible = _solve(e, x, eps)
+    neg = np.minimum(x.lam, 0.0) * e.bhi
+    lo = lo + neg
+    alpha_lower = np.full((nrows, ups), np.inf)
+    alpha_lower[row, alpha.astype(np.int64) - 1] = lo
+    lower = alpha_lower.min(axis=1) if ups else np.full(nrows, np.inf)
+    out = {k: np.full(nrows, np.nan) for k in ("alpha", "f", "fr", "p", "b")}
+    upper = np.full(nrows, np.inf)
+    if row.size:
+        order = np.lexsort((up, row))  # per row, the best upper first
+        first = order[np.r_[True, row[order][1:] != row[order][:-1]]]
+        r0 = row[first]
+        good = np.isfinite(up[first])
+        upper[r0[good]] = up[first][good]
+        out["alpha"][r0[good]] = alpha[first][good]
+        for k in ("f", "fr", "p", "b"):
+            out[k][r0[good]] = pt[k][first][good]
+    inf_rows = np.isinf(lower) & (lower > 0)
+    return RowValues(
+        lower=lower,
+        upper=upper,
+        alpha=out["alpha"],
+        f_vehicle=out["f"],
+        f_rsu=out["fr"],
+        p=out["p"],
+        b=out["b"],
+        infeasible=inf_rows,
+        alpha_lower=alpha_lower,
+    )

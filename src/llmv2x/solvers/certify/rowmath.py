@@ -1,0 +1,232 @@
+"""Vectorised kernels of the row oracle (docs/exact.md, "The problem family under fixed
+association"): one entry per (row, alpha) pair, everything NumPy.
+
+With u = ln(gamma) (gamma = k p / b the SNR) and b the bandwidth, a row's problem for a fixed
+alpha is convex in (f, f_r, u, ln b) when the bandwidth price is >= 0. For a multiplier mu of
+the deadline (and a weight c0 of the cost: 1, or 0 for "minimise the time") the Lagrangian
+splits into the RSU-frequency part (``fr_min``: a monotone root) and a convex function G(u)
+of one variable (``g_value``: f and b in closed form). ``u_min`` minimises G by a bracketed
+secant search and returns a tangent lower bound that is valid wherever the search stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+LN2 = math.log(2.0)
+#: Newton steps of the RSU-frequency root (started within a factor 2 of it, from the right).
+FR_NEWTON = 8
+#: Cap on the secant steps of the minimisation over u.
+U_MAXIT = 80
+#: The u search stops when its bracket's tangent bound is this close (relative) to G.
+U_RTOL = 1e-14
+
+
+@dataclass(frozen=True)
+class Elem:
+    """Data of each (row, alpha) pair (arrays of one length) and the weights (floats)."""
+
+    tv: np.ndarray  # alpha psi/(C_n D_n): vehicle time coefficient
+    w: np.ndarray  # (Upsilon - alpha) psi/(C_m D_m): RSU time coefficient
+    ev: np.ndarray  # alpha kappa_n psi/(C_n D_n): vehicle energy coefficient (E = ev f^2)
+    kv: np.ndarray
+    km: np.ndarray
+    S: np.ndarray
+    k: np.ndarray  # g / sigma^2 (Hz/W)
+    sigma: np.ndarray
+    lam: np.ndarray  # >= 0
+    fmin: np.ndarray
+    fmax: np.ndarray
+    flo: np.ndarray
+    fhi: np.ndarray
+    blo: np.ndarray
+    bhi: np.ndarray
+    pmin: np.ndarray
+    pmax: np.ndarray
+    ulo: np.ndarray
+    uhi: np.ndarray
+    D: np.ndarray  # deadline with the evaluator's slack (inf: none)
+    E: np.ndarray  # energy budget with the evaluator's slack (inf: none)
+    wt: float
+    we: float
+    lt: float  # omega_t for the latency objective, else 0
+
+    def take(self, idx: np.ndarray) -> Elem:
+        """The entries ``idx``."""
+        kw = {
+            f.name: (
+                getattr(self, f.name)[idx]
+                if f.name not in ("wt", "we", "lt")
+                else getattr(self, f.name)
+            )
+            for f in fields(self)
+        }
+        return Elem(**kw)
+
+
+def d1(g: np.ndarray) -> np.ndarray:
+    """log(1 + g) - g/(1 + g) without cancellation (a series below 1e-2)."""
+    g = np.asarray(g, float)
+    small = g < 1e-2
+    gs = np.where(small, g, 0.0)
+    series = np.zeros_like(gs)
+    for n in range(10, 1, -1):  # sum_{n>=2} (-1)^n (n-1)/n g^n, Horner from the top
+        series = (series + (-1) ** n * (n - 1) / n) * gs
+    series *= gs
+    with np.errstate(invalid="ignore"):
+        direct = np.log1p(g) - g / (1.0 + g)
+    return np.where(small, series, direct)
+
+
+def comm_energy(e: Elem, g: np.ndarray) -> np.ndarray:
+    """E^com as a function of the SNR only: S gamma / (k log2(1 + gamma))."""
+    return e.S * g * LN2 / (e.k * np.log1p(g))
+
+
+def fr_min(e: Elem, c0: float, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise w((c0 w_t + mu)/x + c0 w_e kappa_m x^2) + c0 sigma x over [flo, fhi].
+
+    Returns ``(x, lower)``: the minimiser (Newton on the cubic from the right) and a valid
+    lower bound of the minimum (the value at x minus the tangent's fall over the interval).
+    """
+    a = e.w * (c0 * e.wt + mu)
+    bq = 2.0 * e.w * c0 * e.we * e.km
+    s = c0 * e.sigma
+
+    def dphi(x: np.ndarray) -> np.ndarray:
+        return -a / x**2 + bq * x + s
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.cbrt(a / bq)
+        up_pos = np.minimum(c, np.where(s > 0, np.sqrt(a / s), np.inf))
+        x0 = np.where(bq > 0, np.where(s >= 0, up_pos, c - s / bq), np.sqrt(a / s))
+        x = np.clip(np.where(np.isfinite(x0), x0, e.fhi), e.flo, e.fhi)
+        for _ in range(FR_NEWTON):
+            p = bq * x**3 + s * x**2 - a
+            dp = 3.0 * bq * x**2 + 2.0 * s * x
+            step = np.where(dp > 0, p / dp, 0.0)
+            x = np.clip(x - step, e.flo, e.fhi)
+    x = np.where(dphi(e.flo) >= 0, e.flo, np.where(dphi(e.fhi) <= 0, e.fhi, x))
+    phi = a / x + 0.5 * bq * x**2 + s * x
+    g = dphi(x)
+    lower = phi - np.where(g >= 0, g * (x - e.flo), -g * (e.fhi - x))
+    return x, lower
+
+
+@dataclass
+class GPoint:
+    """G(u) and its derivative, with the f and b that attain it."""
+
+    G: np.ndarray
+    dG: np.ndarray
+    f: np.ndarray
+    b: np.ndarray
+
+
+def g_value(e: Elem, c0: float, mu: np.ndarray, u: np.ndarray) -> GPoint:
+    """G(u) = min over f, b of the vehicle-frequency and radio part of the Lagrangian at SNR e^u.
+
+    f in [fmin, min(fmax, f_E(u))] (energy budget), b in [max(blo, k pmin/g), min(bhi, k pmax/g)];
+    dG is a derivative (a one-sided one at a kink: a subgradient of the convex G).
+    """
+    g = np.exp(u)
+    lp = np.log1p(g)
+    L = lp / LN2
+    ec = e.S * g * LN2 / (e.k * lp)
+    dec = g * e.S * LN2 * d1(g) / (e.k * lp**2)
+    cf = c0 * e.wt + mu
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fe = np.sqrt(np.maximum(e.E - ec, 0.0) / e.ev)
+        fup = np.maximum(np.minimum(e.fmax, fe), e.fmin)
+        cw = c0 * e.we
+        func = np.cbrt(cf / (2.0 * cw * e.kv)) if cw > 0 else np.full(g.shape, np.inf)
+        f = np.clip(func, e.fmin, fup)
+        pf = e.tv * (cf / f + cw * e.kv * f**2)
+        eact = (func > fup) & (fe < e.fmax)  # f = f_E(u) (f_min on the cap's last-ulp sliver)
+        dpf = np.where(
+            eact, e.tv * (-cf / f**2 + 2.0 * cw * e.kv * f) * (-dec / (2.0 * e.ev * f)), 0.0
+        )
+        cc = c0 * e.lt + mu
+        lc = c0 * e.lam
+        pl = e.k * e.pmin / g
+        ph = e.k * e.pmax / g
+        b_lo = np.maximum(e.blo, pl)
+        b_hi = np.minimum(e.bhi, ph)
+        bunc = np.where(lc > 0, np.sqrt(cc * e.S / (L * lc)), np.where(cc > 0, np.inf, 0.0))
+        b = np.clip(bunc, b_lo, b_hi)
+        pb = cc * e.S / (b * L) + lc * b
+        dL = g / ((1.0 + g) * LN2)
+        dpb = -cc * e.S * dL / (b * L**2)
+        at_hi = bunc >= b_hi  # b at its upper end: set by p_max when that is below bhi
+        at_lo = (bunc <= b_lo) & ~at_hi
+        at_p = (at_hi & (ph < e.bhi)) | (at_lo & (pl > e.blo))
+        dpb = dpb + np.where(at_p, (-cc * e.S / (b**2 * L) + lc) * (-b), 0.0)
+    return GPoint(pf + cw * ec + pb, dpf + cw * dec + dpb, f, b)
+
+
+@dataclass
+class UMin:
+    """Result of ``u_min``: a valid lower bound of min G, the best u found and its point."""
+
+    lower: np.ndarray
+    u: np.ndarray
+    at: GPoint
+
+
+def _pick(mask: np.ndarray, a: GPoint, b: GPoint) -> GPoint:
+    return GPoint(*(np.where(mask, getattr(a, k), getattr(b, k)) for k in ("G", "dG", "f", "b")))
+
+
+def u_min(e: Elem, c0: float, mu: np.ndarray) -> UMin:
+    """Minimise the convex G over [ulo, uhi] (bracketed secant with the Illinois rule).
+
+    The lower bound is the minimum over the final bracket [a, c] of the larger of the
+    tangents at a and c (their intersection): valid for a convex G wherever the search
+    stopped. At an end where the derivative points outwards the bound is G there.
+    """
+    ua, uc = e.ulo.copy(), e.uhi.copy()
+    pa, pc = g_value(e, c0, mu, ua), g_value(e, c0, mu, uc)
+    left = pa.dG >= 0
+    right = (pc.dG <= 0) & ~left
+    inner = ~left & ~right
+    sa, sc = pa.dG.copy(), pc.dG.copy()  # secant weights (Illinois halves a stale end)
+    side = np.zeros(ua.shape, int)
+    lower = np.where(left, pa.G, pc.G)
+    if inner.any():
+        for _ in range(U_MAXIT):
+            lower = _tangent_bound(ua, uc, pa, pc)
+            best = np.minimum(pa.G, pc.G)
+            todo = inner & (best - lower > U_RTOL * np.abs(best) + 1e-300) & (uc > ua)
+            if not todo.any():
+                break
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = (ua * sc - uc * sa) / (sc - sa)
+            mid = 0.5 * (ua + uc)
+            bad = ~np.isfinite(x) | (x <= ua) | (x >= uc)
+            x = np.where(bad, mid, x)
+            px = g_value(e, c0, mu, x)
+            go_a = todo & (px.dG < 0)
+            go_c = todo & (px.dG >= 0)
+            sc = np.where(go_a & (side == -1), 0.5 * sc, sc)
+            sa = np.where(go_c & (side == 1), 0.5 * sa, sa)
+            ua = np.where(go_a, x, ua)
+            sa = np.where(go_a, px.dG, sa)
+            pa = _pick(go_a, px, pa)
+            uc = np.where(go_c, x, uc)
+            sc = np.where(go_c, px.dG, sc)
+            pc = _pick(go_c, px, pc)
+            side = np.where(go_a, -1, np.where(go_c, 1, side))
+        lower = np.where(inner, _tangent_bound(ua, uc, pa, pc), np.where(left, pa.G, pc.G))
+    use_a = left | (inner & (pa.G <= pc.G))
+    return UMin(lower, np.where(use_a, ua, uc), _pick(use_a, pa, pc))
+
+
+def _tangent_bound(ua: np.ndarray, uc: np.ndarray, pa: GPoint, pc: GPoint) -> np.ndarray:
+    """min over [ua, uc] of max(tangent at ua, tangent at uc), for dG(ua) < 0 < dG(uc)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = (pc.G - pa.G + pa.dG * ua - pc.dG * uc) / (pa.dG - pc.dG)
+    x = np.clip(np.where(np.isfinite(x), x, ua), ua, uc)
+    return np.minimum(pa.G + pa.dG * (x - ua), pc.G + pc.dG * (x - uc))
