@@ -274,11 +274,13 @@ def solve_ao_family(
     Starts: the generator's reference allocation, AO's P1 point and that point with p = p_max
     (the last two may break deadlines: the blocks repair an RSU whose constraints break).
     AO runs from each; the best end point the evaluator accepts is kept. None: status
-    ``error`` and no point. Association as a
-    decision is refused (SettingsError), as ``check_instance`` does for ``ao``.
+    ``error`` and no point. Association as a decision: AO on the instance's association,
+    then reassignment moves (``llmv2x.solvers.ao_family.association``).
     """
     if problem.association_decision:
-        raise SettingsError("method ao does not support association=decision yet; use minlp")
+        from llmv2x.solvers.ao_family.association import solve_ao_decision
+
+        return solve_ao_decision(instance, settings, problem, t0, deadline)
     max_rounds = int(settings.options.get("max_rounds", 10))
     starts = {"reference": reference_allocation(instance)}
     if not deadline.expired():

@@ -209,6 +209,10 @@ def solve_exact(instance: Instance, settings: SolveSettings) -> Result:
     -------
     Result verified by the evaluator; iterations = branch-and-bound nodes explored.
     """
+    if settings.association == "decision":  # Lagrangian bound + recovery (docs/exact.md)
+        from llmv2x.solvers.certify.association import solve_decision
+
+        return solve_decision(instance, settings)
     t0 = time.perf_counter()
     deadline = Deadline(settings.time_limit, start=t0)
     comp = optimal_split(instance, settings, deadline)

@@ -208,8 +208,8 @@ def check_instance(
     Per-vehicle deadlines (``deadline_s``) and energy budgets (``energy_budget_j``) are
     parsed and validated (docs/data-format.md), and the settings ``budgets`` and
     ``association`` are checked by the evaluator (docs/formulation.md#problem-variants).
-    Method ``minlp`` models every variant (``VARIANT_METHODS``), ``ao`` every variant under
-    fixed association; for any other method, or
+    Methods ``minlp`` and ``ao`` model every variant (``VARIANT_METHODS``), ``exact`` every
+    variant under ``association=decision``; for any other method, or
     when no method is named, every Problem but P1 is refused with one line naming the first
     variant.
     """
@@ -217,10 +217,9 @@ def check_instance(
     from llmv2x.settings import SolveSettings
 
     problem = Problem.of(instance, settings or SolveSettings())
-    if method == "ao" and problem.association_decision:
-        # AO models budgets, deadlines and energy budgets under fixed association only
-        raise SettingsError("method ao does not support association=decision yet; use minlp")
-    if method in VARIANT_METHODS:
+    if method in VARIANT_METHODS or (method == "exact" and problem.association_decision):
+        # exact under association=decision: Lagrangian bound + recovery, any variant
+        # (docs/exact.md#association-as-a-decision-a-certified-gap)
         return
     who = f"method {method} does not support" if method else "compare does not support"
     for has, what in (

@@ -1,0 +1,260 @@
+"""AO with the association as a decision: reassignment moves between AO rounds
+(docs/algorithms.md#ao-for-the-problem-family).
+
+A move takes vehicle n from its RSU a to another of its links b. The moved point starts from
+the current one with proportional shares (n gets the average share at b, the others at b
+shrink to make room; under equality budgets the vehicles left at a grow to fill F_a and
+B_a), then the two touched RSUs are re-solved by the family's blocks (and, when promising,
+its joint step). A move is kept only if both RSUs' constraints hold and their summed cost
+falls, so the objective never rises: AO under ``association=decision`` is never worse than
+its fixed-association start.
+
+Moves are tried in the order of a score (lower first). AO scores a move by the cost change
+of the proportional-share point itself, before any re-solve (``share_scores``); method
+``exact`` scores it with its dual prices (``llmv2x.solvers.certify.recovery``). Passes of
+moves alternate with AO rounds from the current point while they improve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from llmv2x.instances.schema import Instance
+from llmv2x.models.evaluator import evaluate
+from llmv2x.problem import Problem
+from llmv2x.results import Result, make_result
+from llmv2x.settings import SolveSettings
+from llmv2x.solvers.ao_family import Family, Point, joint_step, run_family
+from llmv2x.solvers.deadline import Deadline
+
+#: moves tried per pass (the best scored first); each costs a few per-RSU SLSQP calls
+MOVES_PER_PASS = 40
+#: a re-solved move gets the joint step only when its block rounds come this close
+#: (relative) to beating the current cost of the two RSUs
+POLISH_WITHIN = 2e-3
+#: passes of moves, each followed by AO rounds from the moved point
+MAX_PASSES = 4
+
+Move = tuple[float, int, int]  # (score, vehicle, destination RSU)
+
+
+def rsu_cost(fam: Family, pt: Point, m: int) -> tuple[float, bool]:
+    """Cost of RSU ``m``'s vehicles at ``pt`` and whether their constraints hold (an RSU
+    serving nobody costs 0 and holds: its budgets bind only when it serves someone)."""
+    idx = np.flatnonzero(pt.assoc == m)
+    if idx.size == 0:
+        return 0.0, True
+    return fam.rsu_state(pt, idx, m)
+
+
+def moved(fam: Family, pt: Point, n: int, dst: int) -> Point:
+    """``pt`` with vehicle ``n`` moved to RSU ``dst`` at proportional shares.
+
+    At ``dst`` the k vehicles (n included) make room for n's average share 1/k of F and B;
+    under equality budgets the vehicles left at n's old RSU are scaled up to fill it.
+    """
+    src = int(pt.assoc[n])
+    out = pt.copy()
+    out.assoc[n] = dst
+    at_dst = np.flatnonzero(out.assoc == dst)
+    others = at_dst[at_dst != n]
+    for arr, total in ((out.fr, fam.fm[dst]), (out.b, fam.bw[dst])):
+        share = total / at_dst.size
+        if others.size:
+            arr[others] *= (total - share) / np.sum(arr[others])
+        arr[n] = share if others.size else total
+    at_src = np.flatnonzero(out.assoc == src)
+    if at_src.size and not fam.problem.inequality:
+        for arr, total in ((out.fr, fam.fm[src]), (out.b, fam.bw[src])):
+            arr[at_src] *= total / np.sum(arr[at_src])
+    return out
+
+
+def share_scores(fam: Family, pt: Point, candidates: dict[int, np.ndarray]) -> list[Move]:
+    """Every move of ``candidates`` (vehicle -> RSUs) scored by the cost change of the two
+    touched RSUs at the proportional-share point (``moved``), constraints ignored."""
+    cost = {m: rsu_cost(fam, pt, m)[0] for m in np.unique(pt.assoc)}
+    out = []
+    with np.errstate(all="ignore"):
+        for n, rsus in candidates.items():
+            src = int(pt.assoc[n])
+            for dst in rsus:
+                trial = moved(fam, pt, n, int(dst))
+                new = rsu_cost(fam, trial, src)[0] + rsu_cost(fam, trial, int(dst))[0]
+                old = cost[src] + cost.get(int(dst), 0.0)
+                out.append((float(new - old) if np.isfinite(new) else np.inf, n, int(dst)))
+    return sorted(out)
+
+
+def link_candidates(instance: Instance, pt: Point) -> dict[int, np.ndarray]:
+    """Vehicle -> its links other than its current RSU."""
+    out = {}
+    for n in range(instance.n_vehicles):
+        c = instance.candidates(n)
+        c = c[c != pt.assoc[n]]
+        if c.size:
+            out[n] = c
+    return out
+
+
+def try_move(fam: Family, pt: Point, n: int, dst: int) -> Point | None:
+    """``pt`` with vehicle ``n`` at RSU ``dst`` and both touched RSUs re-solved, or None when
+    that is not feasible or does not lower their summed cost."""
+    src = int(pt.assoc[n])
+    base = rsu_cost(fam, pt, src)[0] + rsu_cost(fam, pt, dst)[0]
+    trial = moved(fam, pt, n, dst)
+    touched = [src, dst]
+    for _ in range(2):
+        fam.round_(trial, touched)
+
+    def state() -> tuple[float, bool]:
+        (ca, oka), (cb, okb) = rsu_cost(fam, trial, src), rsu_cost(fam, trial, dst)
+        return ca + cb, oka and okb
+
+    cost, ok = state()
+    if ok and cost <= base * (1 + POLISH_WITHIN):
+        for m in touched:
+            idx = np.flatnonzero(trial.assoc == m)
+            if idx.size:
+                joint_step(fam, trial, idx, m)
+        fam.round_(trial, touched)
+        cost, ok = state()
+    if ok and cost < base * (1 - 1e-9):
+        return trial
+    return None
+
+
+def association_pass(
+    fam: Family, pt: Point, moves: Sequence[Move], deadline: Any, limit: int = MOVES_PER_PASS
+) -> tuple[Point, int]:
+    """Try ``moves`` (best score first, at most ``limit``, each vehicle moved once per pass)
+    on ``pt``; every kept move lowers the objective. Returns the point and the moves kept."""
+    kept, tried, done = 0, 0, set()
+    for _, n, dst in moves:
+        if tried >= limit or deadline.expired():
+            break
+        if n in done or pt.assoc[n] == dst:
+            continue
+        tried += 1
+        new = try_move(fam, pt, n, dst)
+        if new is not None:
+            pt, kept = new, kept + 1
+            done.add(n)
+    return pt, kept
+
+
+def improve_association(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    pt: Point,
+    deadline: Any,
+    score: Any = None,
+    passes: int = MAX_PASSES,
+) -> tuple[Point, list[dict[str, Any]]]:
+    """Alternate passes of moves and AO rounds from the feasible ``pt`` while they improve.
+
+    ``score(fam, pt) -> list of (score, vehicle, RSU)`` orders the moves (default
+    ``share_scores`` over every other link). Returns the best point and one trace row per
+    pass (``block`` = ``association``, with the moves kept) and per AO rerun.
+    """
+    fam = Family(instance, settings, problem)
+    score = score or (lambda f, p: share_scores(f, p, link_candidates(instance, p)))
+    rows: list[dict[str, Any]] = []
+    obj = fam.total(pt)
+    for rnd in range(1, passes + 1):
+        if deadline.expired():
+            break
+        t = time.perf_counter()
+        pt, kept = association_pass(fam, pt, score(fam, pt), deadline)
+        new = fam.total(pt)
+        rows.append(
+            {
+                "round": rnd,
+                "block": "association",
+                "objective": new,
+                "moves": kept,
+                "time_s": time.perf_counter() - t,
+            }
+        )
+        if not kept:
+            break
+        if not deadline.expired():
+            t = time.perf_counter()
+            after, _, _ = run_family(instance, settings, problem, pt.allocation(), 10, deadline)
+            if fam.total(after) <= fam.total(pt) and all(
+                rsu_cost(fam, after, int(m))[1] for m in np.unique(after.assoc)
+            ):
+                pt = after
+            rows.append(
+                {
+                    "round": rnd,
+                    "block": "I+II",
+                    "objective": fam.total(pt),
+                    "moves": 0,
+                    "time_s": time.perf_counter() - t,
+                }
+            )
+        if fam.total(pt) >= obj * (1 - 1e-9):
+            break
+        obj = fam.total(pt)
+    return pt, rows
+
+
+def solve_ao_decision(
+    instance: Instance, settings: SolveSettings, problem: Problem, t0: float, deadline: Deadline
+) -> Result:
+    """AO under ``association=decision``: AO on the instance's association, then passes of
+    reassignment moves alternating with AO rounds (``improve_association``).
+
+    Never worse than the fixed-association start: every kept move lowers the objective and
+    the final point is checked by the evaluator (a rejected end point falls back to the
+    start). ``result.trace["ao"]`` has the fixed-association rows (``start`` as in
+    ``solve_ao_family``) then the association rows (``start`` = ``association``).
+    """
+    from llmv2x.solvers.ao import solve_ao_family
+
+    fixed_settings = settings.with_(association="fixed")
+    fixed = dataclasses.replace(problem, association="fixed")
+    base = solve_ao_family(instance, fixed_settings, fixed, t0, deadline)
+    if base.allocation is None:
+        return make_result(
+            instance,
+            settings,
+            "ao",
+            None,
+            "error",
+            time.perf_counter() - t0,
+            message=base.message,
+        )
+    start = base.allocation.replace(association=instance.association)
+    pt, rows = improve_association(instance, settings, problem, Point.of(start, instance), deadline)
+    best = start
+    end = pt.allocation()
+    ev = evaluate(instance, end, settings, problem=problem)
+    if ev.feasible and ev.objective <= base.objective:
+        best = end
+    trace = pd.concat(
+        [base.trace.get("ao", pd.DataFrame()), pd.DataFrame(rows).assign(start="association")],
+        ignore_index=True,
+    )
+    status = "time_limit" if deadline.hit else base.status
+    moves = int(sum(r.get("moves", 0) for r in rows))
+    result = make_result(
+        instance,
+        settings,
+        "ao",
+        best,
+        status,
+        time.perf_counter() - t0,
+        iterations=int((trace["round"] > 0).sum()),
+        message=f"{base.message}; association: {moves} move(s) kept",
+    )
+    result.trace.update({"ao": trace})
+    return result

@@ -1,0 +1,268 @@
+"""Method ``exact`` under ``association=decision``: a Lagrangian bound, primal recovery and
+a certified gap (docs/exact.md#association-as-a-decision-a-certified-gap).
+
+Rows are every link (vehicle n, RSU m). Relaxing every RSU's budgets with prices
+(sigma_m, lambda_m), each vehicle picks its best row independently, q_n = min_r q_r, and
+
+* inequality budgets (prices >= 0):  D = sum_n q_n - sum_m (sigma_m F_m + lambda_m B_m);
+* equality budgets (they bind only at RSUs serving someone; sigma free, lambda >= 0, the
+  row oracle prices bandwidth with lambda >= 0 and more bandwidth never costs):
+  D = sum_n q_n - sum_m max(0, sigma_m F_m + lambda_m B_m).
+
+Every evaluated price vector gives a valid lower bound (weak duality, with the oracle's
+valid row lowers); ``master.maximise`` searches the 2M scaled prices (sigma_m F_m,
+lambda_m B_m). Incumbents come from ``recovery``. Certified gap = (incumbent - bound) /
+incumbent; status ``optimal`` when it is at most ``settings.gap``, else ``feasible`` (or
+``time_limit``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from llmv2x.instances.schema import Instance
+from llmv2x.models.allocation import Allocation
+from llmv2x.problem import Problem
+from llmv2x.results import Result, make_result
+from llmv2x.settings import SolveSettings
+from llmv2x.solvers.ao_family import Family, Point
+from llmv2x.solvers.ao_family.association import improve_association
+from llmv2x.solvers.certify import master, recovery
+from llmv2x.solvers.certify.oracle import Rows, RowValues, row_oracle
+from llmv2x.solvers.deadline import Deadline
+
+METHOD = "exact"
+#: relative safety margin taken off the reported bound for rounding
+BOUND_MARGIN = 1e-10
+#: relative tolerance of the dual's stopping rule (master.maximise)
+DUAL_TOL = 1e-5
+#: most master iterations
+DUAL_MAX_ITER = 150
+#: share of the time limit the dual may use (the rest goes to recovery)
+DUAL_SHARE = 0.5
+
+
+class Dual:
+    """The dual function of the association problem on the link rows (module docstring)."""
+
+    def __init__(self, instance: Instance, settings: SolveSettings, problem: Problem) -> None:
+        self.inst, self.settings, self.problem = instance, settings, problem
+        self.m = instance.n_rsus
+        self.fm = np.asarray(instance.rsu["f_max_hz"], float)
+        self.bw = np.asarray(instance.rsu["bandwidth_hz"], float)
+        rows = Rows.links(instance, problem)
+        # rows proven infeasible on their whole domain stay so at any prices: drop them
+        probe = row_oracle(
+            instance, settings, problem, rows, *self.prices(np.zeros(2 * self.m), rows)
+        )
+        self.veh_infeasible = np.setdiff1d(
+            np.arange(instance.n_vehicles), rows.vehicle[~probe.infeasible]
+        )
+        self.rows = rows.take(~probe.infeasible)
+        self.best_y: np.ndarray | None = None
+        self.best_val = -np.inf
+        self.best_values: RowValues | None = None
+        self.calls = 0
+
+    def prices(self, y: np.ndarray, rows: Rows | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row (sigma, lambda) of the scaled prices y = (sigma_m F_m, lambda_m B_m)."""
+        rows = rows or self.rows
+        sigma, lam = y[: self.m] / self.fm, y[self.m :] / self.bw
+        return sigma[rows.rsu], lam[rows.rsu]
+
+    def term(self, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """The budgets' part of D at y and, per RSU, whether it counts (y_m of the cut)."""
+        s = y[: self.m] + y[self.m :]
+        if self.problem.inequality:
+            return float(np.sum(s)), np.ones(self.m)
+        on = (s > 0).astype(float)
+        return float(np.sum(s * on)), on
+
+    def __call__(self, y: np.ndarray) -> master.Evaluation:
+        """(valid value, cut value, cut gradient) at y."""
+        self.calls += 1
+        rows = self.rows
+        vals = row_oracle(self.inst, self.settings, self.problem, rows, *self.prices(y))
+        n = self.inst.n_vehicles
+        q_low = np.full(n, np.inf)
+        np.minimum.at(q_low, rows.vehicle, vals.lower)
+        term, on = self.term(y)
+        value = float(np.sum(q_low)) - term
+        if not np.isfinite(value):
+            value = -np.inf
+        if value > self.best_val:
+            self.best_val, self.best_y, self.best_values = value, y.copy(), vals
+        pick = recovery.best_rows(rows, vals, n)
+        if np.any(pick < 0):
+            return value, np.inf, np.zeros(2 * self.m)
+        r = rows.rsu[pick]
+        use_f = np.bincount(r, weights=vals.f_rsu[pick], minlength=self.m) / self.fm
+        use_b = np.bincount(r, weights=vals.b[pick], minlength=self.m) / self.bw
+        cut = float(np.sum(vals.upper[pick])) - term
+        return value, cut, np.r_[use_f - on, use_b - on]
+
+    def start(self, alloc: Allocation | None) -> np.ndarray:
+        """Scaled prices from the marginal costs of the shares at ``alloc`` (zeros without)."""
+        y = np.zeros(2 * self.m)
+        if alloc is None:
+            return y
+        fam = Family(self.inst, self.settings, self.problem)
+        pt = Point.of(alloc, self.inst)
+        h = 1e-6
+        for m, idx in fam.members(pt).items():
+            for j, name in ((m, "fr"), (self.m + m, "b")):
+                up, dn = pt.copy(), pt.copy()
+                getattr(up, name)[idx] *= 1 + h
+                getattr(dn, name)[idx] *= 1 - h
+                with np.errstate(all="ignore"):
+                    dc = (fam.rsu_state(up, idx, m)[0] - fam.rsu_state(dn, idx, m)[0]) / (2 * h)
+                # dc = sum_n x_n dc_n/dx_n ~ -price * sum x_n = -price * total
+                y[j] = -dc if np.isfinite(dc) else 0.0
+        y[self.m :] = np.maximum(y[self.m :], 0.0)
+        if self.problem.inequality:
+            y = np.maximum(y, 0.0)
+        return y
+
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of the scaled prices: >= 0 (inequality; lambda always), sigma free else."""
+        lo = np.zeros(2 * self.m)
+        if not self.problem.inequality:
+            lo[: self.m] = -np.inf
+        return lo, np.full(2 * self.m, np.inf)
+
+
+class _Trace:
+    """Rows (time_s, lower_bound, objective) of the bound and incumbent over time."""
+
+    def __init__(self, t0: float) -> None:
+        self.t0, self.rows = t0, []
+        self.bound, self.objective = -np.inf, np.inf
+
+    def note(self, bound: float = -np.inf, objective: float = np.inf) -> None:
+        self.bound = max(self.bound, bound)
+        self.objective = min(self.objective, objective)
+        self.rows.append(
+            {
+                "time_s": time.perf_counter() - self.t0,
+                "lower_bound": self.bound,
+                "objective": self.objective,
+            }
+        )
+
+
+def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
+    """Method ``exact`` under ``association=decision``: bound, incumbent, certified gap.
+
+    Steps: the instance's own association solved under fixed association (first incumbent),
+    the dual maximised from prices read off that point (bound), the dual argmins' association
+    repaired by AO (incumbent), then reassignment moves scored with the dual prices. Status
+    ``optimal`` when (incumbent - bound) / incumbent <= ``settings.gap``, else ``feasible``,
+    or ``time_limit`` when ``settings.time_limit`` ran out; ``infeasible`` when some vehicle
+    is proven infeasible on every link; ``error`` when no feasible point was found.
+    ``result.trace["bound"]``: DataFrame(time_s, lower_bound, objective).
+    """
+    t0 = time.perf_counter()
+    deadline = Deadline(settings.time_limit, start=t0)
+    problem = Problem.of(instance, settings)
+    trace = _Trace(t0)
+    notes: list[str] = []
+    dual = Dual(instance, settings, problem)
+    if dual.veh_infeasible.size:
+        n = int(dual.veh_infeasible[0])
+        return make_result(
+            instance,
+            settings,
+            METHOD,
+            None,
+            "infeasible",
+            time.perf_counter() - t0,
+            message=f"vehicle {n} is proven infeasible on every link (deadline or energy budget)",
+        )
+    best: Allocation | None = None
+    best_obj = np.inf
+
+    def offer(alloc: Allocation | None, name: str) -> None:
+        nonlocal best, best_obj
+        obj = recovery.checked(instance, settings, problem, alloc)
+        if obj < best_obj:
+            best, best_obj = alloc, obj
+            notes.append(f"{name} {obj:.10g}")
+        trace.note(objective=obj)
+
+    offer(recovery.own_association(instance, settings, problem, deadline), "own association")
+    # the dual, warm-started from the incumbent's marginal prices
+    y0 = dual.start(best)
+    lo, hi = dual.box()
+    delta0 = max(0.5 * float(np.max(np.abs(y0), initial=0.0)), 1e-3 * abs(best_obj), 1e-12)
+    if not np.isfinite(delta0):
+        delta0 = 1.0
+    dual_deadline = Deadline(
+        None if settings.time_limit is None else max(deadline.remaining() * DUAL_SHARE, 0.0)
+    )
+
+    class _Both:
+        def expired(self) -> bool:
+            return deadline.expired() or dual_deadline.expired()
+
+    res = master.maximise(
+        dual,
+        y0,
+        lo,
+        hi,
+        delta0,
+        tol=min(DUAL_TOL, settings.gap),
+        max_iter=DUAL_MAX_ITER,
+        deadline=_Both(),
+        on_value=lambda t, v: trace.note(bound=v),
+    )
+    notes.append(
+        f"dual: {res.iterations} master iterations, {'converged' if res.converged else 'stopped'}"
+    )
+    bound = dual.best_val
+    if dual.best_values is not None and not deadline.expired():
+        start = recovery.argmin_start(instance, problem, dual.rows, dual.best_values)
+        if start is not None:
+            offer(recovery.improve(instance, settings, problem, start, deadline), "dual argmins")
+    if best is not None and dual.best_values is not None and not deadline.expired():
+        pt, rows = improve_association(
+            instance,
+            settings,
+            problem,
+            Point.of(best, instance),
+            deadline,
+            score=recovery.dual_scores(dual.rows, dual.best_values),
+        )
+        offer(pt.allocation(), "moves")
+    if best is None:
+        return make_result(
+            instance,
+            settings,
+            METHOD,
+            None,
+            "time_limit" if deadline.hit else "error",
+            time.perf_counter() - t0,
+            message="no feasible point found; " + "; ".join(notes),
+        )
+    lower = bound - BOUND_MARGIN * abs(bound) if np.isfinite(bound) else None
+    gap = (best_obj - lower) / abs(best_obj) if lower is not None else np.inf
+    status = "optimal" if gap <= settings.gap else ("time_limit" if deadline.hit else "feasible")
+    trace.note(bound=bound, objective=best_obj)
+    result = make_result(
+        instance,
+        settings,
+        METHOD,
+        best,
+        status,
+        time.perf_counter() - t0,
+        lower_bound=None if lower is None else min(lower, best_obj),
+        solvers={"exact": "llmv2x Lagrangian dual (HiGHS master) + AO recovery"},
+        iterations=res.iterations,
+        message=f"certified gap {gap:.3g}; " + "; ".join(notes),
+    )
+    result.trace.update(
+        {"bound": pd.DataFrame(trace.rows, columns=["time_s", "lower_bound", "objective"])}
+    )
+    return result
