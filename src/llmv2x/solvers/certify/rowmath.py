@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +22,10 @@ LN2 = math.log(2.0)
 FR_NEWTON = 8
 #: Cap on the secant steps of the minimisation over u.
 U_MAXIT = 80
+#: Bisection steps before the secant steps of the u search.
+U_BISECT = 8
 #: The u search stops when its bracket's tangent bound is this close (relative) to G.
-U_RTOL = 1e-14
+U_RTOL = 1e-13
 
 
 @dataclass(frozen=True)
@@ -180,48 +183,65 @@ def _pick(mask: np.ndarray, a: GPoint, b: GPoint) -> GPoint:
     return GPoint(*(np.where(mask, getattr(a, k), getattr(b, k)) for k in ("G", "dG", "f", "b")))
 
 
-def u_min(e: Elem, c0: float, mu: np.ndarray) -> UMin:
+def u_min(e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL) -> UMin:
     """Minimise the convex G over [ulo, uhi] (bracketed secant with the Illinois rule).
 
     The lower bound is the minimum over the final bracket [a, c] of the larger of the
     tangents at a and c (their intersection): valid for a convex G wherever the search
-    stopped. At an end where the derivative points outwards the bound is G there.
+    stopped, which is when it is within ``rtol`` (relative, scalar or per entry) of the
+    best G found. At an end where the derivative points outwards the bound is G there.
+    Each step evaluates G only where the search is still open.
     """
     ua, uc = e.ulo.copy(), e.uhi.copy()
     pa, pc = g_value(e, c0, mu, ua), g_value(e, c0, mu, uc)
     left = pa.dG >= 0
     right = (pc.dG <= 0) & ~left
     inner = ~left & ~right
+    rtol = np.broadcast_to(np.asarray(rtol, float), ua.shape)
     sa, sc = pa.dG.copy(), pc.dG.copy()  # secant weights (Illinois halves a stale end)
     side = np.zeros(ua.shape, int)
     lower = np.where(left, pa.G, pc.G)
-    if inner.any():
-        for _ in range(U_MAXIT):
-            lower = _tangent_bound(ua, uc, pa, pc)
-            best = np.minimum(pa.G, pc.G)
-            todo = inner & (best - lower > U_RTOL * np.abs(best) + 1e-300) & (uc > ua)
-            if not todo.any():
-                break
-            with np.errstate(divide="ignore", invalid="ignore"):
-                x = (ua * sc - uc * sa) / (sc - sa)
-            mid = 0.5 * (ua + uc)
-            bad = ~np.isfinite(x) | (x <= ua) | (x >= uc)
-            x = np.where(bad, mid, x)
-            px = g_value(e, c0, mu, x)
-            go_a = todo & (px.dG < 0)
-            go_c = todo & (px.dG >= 0)
-            sc = np.where(go_a & (side == -1), 0.5 * sc, sc)
-            sa = np.where(go_c & (side == 1), 0.5 * sa, sa)
-            ua = np.where(go_a, x, ua)
-            sa = np.where(go_a, px.dG, sa)
-            pa = _pick(go_a, px, pa)
-            uc = np.where(go_c, x, uc)
-            sc = np.where(go_c, px.dG, sc)
-            pc = _pick(go_c, px, pc)
-            side = np.where(go_a, -1, np.where(go_c, 1, side))
-        lower = np.where(inner, _tangent_bound(ua, uc, pa, pc), np.where(left, pa.G, pc.G))
+    open_ = np.flatnonzero(inner)
+    for it in range(U_MAXIT):
+        if open_.size == 0:
+            break
+        a, c = _sub(pa, open_), _sub(pc, open_)
+        lo_b = _tangent_bound(ua[open_], uc[open_], a, c)
+        best = np.minimum(a.G, c.G)
+        keep = (best - lo_b > rtol[open_] * np.abs(best) + 1e-300) & (uc[open_] > ua[open_])
+        open_ = open_[keep]
+        if open_.size == 0:
+            break
+        xa, xc, wa, wc = ua[open_], uc[open_], sa[open_], sc[open_]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = (xa * wc - xc * wa) / (wc - wa)
+        # a few bisections first: G' grows like e^u on the right, a secant from a wide
+        # bracket would crawl along the flat end
+        bad = ~np.isfinite(x) | (x <= xa) | (x >= xc) | (it < U_BISECT)
+        x = np.where(bad, 0.5 * (xa + xc), x)
+        px = g_value(e.take(open_), c0, mu[open_], x)
+        go_a = px.dG < 0
+        st = side[open_]
+        sc[open_] = np.where(go_a & (st == -1), 0.5 * wc, np.where(go_a, wc, px.dG))
+        sa[open_] = np.where(~go_a & (st == 1), 0.5 * wa, np.where(go_a, px.dG, wa))
+        ua[open_] = np.where(go_a, x, xa)
+        uc[open_] = np.where(go_a, xc, x)
+        ia, ic = open_[go_a], open_[~go_a]
+        _put(pa, ia, px, go_a)
+        _put(pc, ic, px, ~go_a)
+        side[open_] = np.where(go_a, -1, 1)
+    lower = np.where(inner, _tangent_bound(ua, uc, pa, pc), lower)
     use_a = left | (inner & (pa.G <= pc.G))
     return UMin(lower, np.where(use_a, ua, uc), _pick(use_a, pa, pc))
+
+
+def _sub(p: GPoint, idx: np.ndarray) -> GPoint:
+    return GPoint(p.G[idx], p.dG[idx], p.f[idx], p.b[idx])
+
+
+def _put(p: GPoint, idx: np.ndarray, src: GPoint, mask: np.ndarray) -> None:
+    for k in ("G", "dG", "f", "b"):
+        getattr(p, k)[idx] = getattr(src, k)[mask]
 
 
 def _tangent_bound(ua: np.ndarray, uc: np.ndarray, pa: GPoint, pc: GPoint) -> np.ndarray:
