@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from llmv2x.instances.schema import Instance
-from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
+from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ, FEAS_TOL
 from llmv2x.problem import VARIANT_TOL, Problem
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.certify.rowmath import Elem
@@ -167,8 +167,22 @@ def _elements(
     )
     gain = rows.gain[row]
     k = gain / instance.noise_psd_w_per_hz
-    pmin, pmax = v["p_min_w"][n], v["p_max_w"][n]
-    blo, bhi = rows.b_lo[row], rows.b_hi[row]
+    nominal = {
+        "fmin": v["f_min_hz"][n],
+        "fmax": v["f_max_hz"][n],
+        "flo": rows.f_lo[row],
+        "fhi": rows.f_hi[row],
+        "blo": rows.b_lo[row],
+        "bhi": rows.b_hi[row],
+        "pmin": v["p_min_w"][n],
+        "pmax": v["p_max_w"][n],
+    }
+    # bounds are relaxed by the evaluator's tolerance; points are clipped back (rowsearch)
+    rel = {
+        k: a * (1.0 + (FEAS_TOL if k[1:] in ("max", "hi") else -FEAS_TOL))
+        for k, a in nominal.items()
+    }
+    pmin, pmax, blo, bhi = rel["pmin"], rel["pmax"], rel["blo"], rel["bhi"]
     with np.errstate(divide="ignore"):
         ulo = np.log(np.maximum(rows.g_lo[row], k * pmin / bhi))
         uhi = np.log(np.minimum(rows.g_hi[row], k * pmax / blo))
@@ -183,14 +197,7 @@ def _elements(
         k=k,
         sigma=np.asarray(sigma, float)[row],
         lam=np.maximum(np.asarray(lam, float)[row], 0.0),
-        fmin=v["f_min_hz"][n],
-        fmax=v["f_max_hz"][n],
-        flo=rows.f_lo[row],
-        fhi=rows.f_hi[row],
-        blo=blo,
-        bhi=bhi,
-        pmin=pmin,
-        pmax=pmax,
+        **rel,
         ulo=ulo,
         uhi=uhi,
         D=dl * (1.0 + VARIANT_TOL),
@@ -213,6 +220,7 @@ def _elements(
         e_pt=eb * (1.0 + POINT_SLACK),
         lam=np.asarray(lam, float)[row],
         latency=settings.latency,
+        nominal=nominal,
     )
     return e, aux, row, alpha
 

@@ -33,12 +33,14 @@ class Aux:
     e_pt: np.ndarray
     lam: np.ndarray  # the price as given (may be negative)
     latency: bool
+    nominal: dict[str, np.ndarray]  # the bounds as stated (Elem holds them relaxed)
 
     def take(self, idx: np.ndarray) -> Aux:
         kw = {k: getattr(self, k) for k in self.__dataclass_fields__}
         for k, a in kw.items():
             if isinstance(a, np.ndarray):
                 kw[k] = a[idx]
+        kw["nominal"] = {k: a[idx] for k, a in self.nominal.items()}
         return Aux(**kw)
 
 
@@ -79,15 +81,17 @@ def _value(
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """The point (p clipped to its bounds, f cut to the energy budget), its value
     c_n + sigma f_r + lambda b, whether it keeps the deadline and energy budget, its time."""
-    b, fr = pt["b"], pt["fr"]
-    p = np.clip(pt["gamma"] * b / e.k, e.pmin, e.pmax)
+    nom = x.nominal
+    b = np.clip(pt["b"], nom["blo"], nom["bhi"])
+    fr = np.clip(pt["fr"], nom["flo"], nom["fhi"])
+    p = np.clip(pt["gamma"] * pt["b"] / e.k, nom["pmin"], nom["pmax"])
     with np.errstate(all="ignore"):
         rate = physics.uplink_rate(b, p, x.gain, x.noise)
         e_com = physics.transmit_energy(p, e.S, rate)
         f_e = np.sqrt(np.maximum(x.e_pt - e_com, 0.0) / e.ev)
-        f = np.minimum(pt["f"], f_e)
-        ok = f >= e.fmin
-        f = np.maximum(f, e.fmin)
+        f = np.minimum(np.minimum(pt["f"], nom["fmax"]), f_e)
+        ok = f >= nom["fmin"]
+        f = np.maximum(f, nom["fmin"])
         wt = e.wt
         cost = (
             x.alpha * physics.layer_cost(wt, x.psi, f, e.kv, x.cv, x.dv)
