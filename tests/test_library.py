@@ -65,6 +65,13 @@ def test_select_and_stages_refuse_unknown_names():
         parse_stages("export,nope")
 
 
+def test_list_prints_the_catalogue(capsys):
+    assert main(["library", "list", "--only", SUBSET]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [p.name for p in select(SUBSET)]
+    assert main(["library", "list", "--only", "nosuch"]) == 2
+
+
 def test_index_rows_and_counts_match_the_model_and_the_nl_file(library):
     rows = read_index(library / "index.csv")
     assert [r["name"] for r in rows] == [p.name for p in select(SUBSET)]

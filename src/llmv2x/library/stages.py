@@ -22,6 +22,8 @@ CERTIFY_TIME_LIMIT_S = 600.0
 #: Status recorded when gurobipy's pip licence refuses the model's size.
 LICENCE_LIMIT = "licence limit"
 
+Markers = dict[str, dict[str, Any]]
+
 
 def based_on(markers: dict[str, dict[str, Any]]) -> list[str]:
     """The finished minlp stages with their time limits (``scip@60``): what a fallback
@@ -40,7 +42,10 @@ def exact_accepts(problem: LibraryProblem, instance: Any) -> bool:
     return True
 
 
-def _stage_export(problem, instance, pdir: Path, time_limit, markers) -> dict[str, Any]:
+def _stage_export(
+    problem: LibraryProblem, instance: Any, pdir: Path, time_limit: float, markers: Markers
+) -> dict[str, Any]:
+    """Write the instance, the .nl and .gms files; count the model."""
     from llmv2x.export import export_p1
     from llmv2x.export.core import build_model
     from llmv2x.library.index import model_counts, nl_header_counts
@@ -58,16 +63,18 @@ def _stage_export(problem, instance, pdir: Path, time_limit, markers) -> dict[st
     }
 
 
-def _stage_minlp(backend: str):
-    def run(problem, instance, pdir: Path, time_limit, markers) -> dict[str, Any]:
+def _stage_minlp(backend: str) -> Callable[..., dict[str, Any]]:
+    """The stage that runs method minlp with ``backend``."""
+
+    def run(
+        problem: LibraryProblem, instance: Any, pdir: Path, time_limit: float, markers: Markers
+    ) -> dict[str, Any]:
         import llmv2x
-        from llmv2x.errors import BackendUnavailable
 
         settings = problem.settings(minlp_backend=backend, time_limit=time_limit)
-        try:
-            res = llmv2x.solve(instance, "minlp", settings, formulation=problem.formulation)
-        except BackendUnavailable:
-            raise
+        # a backend that cannot run here raises BackendUnavailable: the stage fails without a
+        # marker, so a later build on a machine that has it runs the stage
+        res = llmv2x.solve(instance, "minlp", settings, formulation=problem.formulation)
         res.save(pdir / f"{backend}.json")
         status = res.status
         if status == "error" and "licence-limited" in res.message:
@@ -85,7 +92,10 @@ def _stage_minlp(backend: str):
     return run
 
 
-def _stage_certify(problem, instance, pdir: Path, time_limit, markers) -> dict[str, Any]:
+def _stage_certify(
+    problem: LibraryProblem, instance: Any, pdir: Path, time_limit: float, markers: Markers
+) -> dict[str, Any]:
+    """Method exact, or the best minlp point while exact refuses the variant."""
     import llmv2x
 
     if exact_accepts(problem, instance):
