@@ -24,9 +24,10 @@ from llmv2x.settings import SolveSettings
 from llmv2x.solvers.certify.rowmath import Elem
 from llmv2x.solvers.certify.rowsearch import Aux, solve_elements
 
-#: Points keep the deadline and energy budget to this relative slack (the evaluator allows
-#: VARIANT_TOL; bounds use VARIANT_TOL, so they hold for every point the evaluator accepts).
-POINT_SLACK = VARIANT_TOL * (1.0 - 1e-3)
+#: Bounds use the deadline and energy budget times (1 + VARIANT_TOL), the evaluator's
+#: tolerance, so they hold for every point it accepts; points keep them times POINT_FACTOR
+#: (a few ulps inside, against rounding).
+POINT_FACTOR = (1.0 + VARIANT_TOL) * (1.0 - 1e-13)
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,8 @@ def _elements(
         dm=r["flops_per_cycle"][m],
         gain=gain,
         noise=instance.noise_psd_w_per_hz,
-        d_pt=dl * (1.0 + POINT_SLACK),
-        e_pt=eb * (1.0 + POINT_SLACK),
+        d_pt=dl * POINT_FACTOR,
+        e_pt=eb * POINT_FACTOR,
         lam=np.asarray(lam, float)[row],
         latency=settings.latency,
         nominal=nominal,

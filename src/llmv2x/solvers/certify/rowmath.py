@@ -22,6 +22,8 @@ LN2 = math.log(2.0)
 FR_NEWTON = 8
 #: Cap on the secant steps of the minimisation over u.
 U_MAXIT = 80
+#: Width of the u bracket (relative to 1 + |u|) asked at the tight tolerance.
+U_WIDTH = 1e-12
 #: Bisection steps before the secant steps of the u search.
 U_BISECT = 8
 #: The u search stops when its bracket's tangent bound is this close (relative) to G.
@@ -208,7 +210,13 @@ def u_min(e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL) -> UMin:
         a, c = _sub(pa, open_), _sub(pc, open_)
         lo_b = _tangent_bound(ua[open_], uc[open_], a, c)
         best = np.minimum(a.G, c.G)
-        keep = (best - lo_b > rtol[open_] * np.abs(best) + 1e-300) & (uc[open_] > ua[open_])
+        wide = uc[open_] - ua[open_] > U_WIDTH * (1.0 + np.abs(ua[open_]))
+        # at the tight tolerance also a narrow bracket: the point's time depends on u to
+        # first order while G is flat at its minimum
+        keep = (best - lo_b > rtol[open_] * np.abs(best) + 1e-300) | (
+            (rtol[open_] <= U_RTOL) & wide
+        )
+        keep &= uc[open_] > ua[open_]
         open_ = open_[keep]
         if open_.size == 0:
             break

@@ -182,7 +182,7 @@ def _search_mu(
         p, v, ok, tnow = _value(sub, sx, pt)
         keep(gi, lm - mu[a] * sub.D, p, v, ok)
         with np.errstate(all="ignore"):
-            h = np.log(tnow / d_pt[a])
+            h = np.log(tnow / (d_pt[a] * (1.0 - 1e-11)))  # aim just inside: no ulp ping-pong
         feas = ok
         up, lw = upper[gi], lower[gi]
         done = np.isfinite(up) & (up - lw <= eps * np.abs(up) + 1e-15)
