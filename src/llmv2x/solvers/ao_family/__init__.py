@@ -33,7 +33,7 @@ from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family.blocks import MARGIN, Family
 from llmv2x.solvers.ao_family.joint import joint_step
-from llmv2x.solvers.ao_family.point import Point
+from llmv2x.solvers.ao_family.point import Point, one_blas_thread
 
 __all__ = ["MARGIN", "Family", "Point", "joint_step", "run_family", "solve_ao_family"]
 
@@ -64,8 +64,21 @@ def run_family(
     least two rounds), after ``max_rounds`` or when ``deadline`` expires; then up to
     ``JOINT_PASSES`` joint steps (each RSU, then one round; rows with block ``joint``) while
     they lower the objective. Returns the last point, one row per round and whether the
-    rounds settled.
+    rounds settled. OpenBLAS runs on one thread meanwhile (``point.one_blas_thread``).
     """
+    with one_blas_thread():
+        return _run(instance, settings, problem, start, max_rounds, deadline)
+
+
+def _run(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    start: Allocation,
+    max_rounds: int,
+    deadline: Any,
+) -> tuple[Point, list[dict[str, Any]], bool]:
+    """``run_family``'s rounds and joint passes."""
     fam = Family(instance, settings, problem)
     pt = Point.of(start, instance)
     obj = fam.total(pt)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,3 +68,57 @@ def slsqp(
             options={"maxiter": maxiter, "ftol": 1e-10},
         )
     return np.clip(res.x, lo, hi)
+
+
+#: (setter, getter) symbol pairs of the OpenBLAS builds NumPy and SciPy wheels load
+_OPENBLAS_SYMBOLS = (
+    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+    ("openblas_set_num_threads", "openblas_get_num_threads"),
+)
+
+
+def _openblas_controls() -> list[tuple[Any, Any]]:
+    """(set, get) thread-count functions of every OpenBLAS loaded in this process (Linux:
+    read from /proc/self/maps; elsewhere none)."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return []
+    paths = {
+        line.split()[-1]
+        for line in maps.read_text().splitlines()
+        if "openblas" in line.rsplit("/", 1)[-1].lower() and "/" in line
+    }
+    out = []
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for set_name, get_name in _OPENBLAS_SYMBOLS:
+            if hasattr(lib, set_name) and hasattr(lib, get_name):
+                setter, getter = getattr(lib, set_name), getattr(lib, get_name)
+                setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
+                out.append((setter, getter))
+                break
+    return out
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block with OpenBLAS on one thread, then restore its thread counts.
+
+    SLSQP's subproblems here have tens of variables; OpenBLAS's worker threads cost more
+    than they save on them, and far more when other processes load the cores (a 20-vehicle
+    family AO took 45 s on two loaded cores with the default threads, 6 s with one). Does
+    nothing where no OpenBLAS is found.
+    """
+    controls = _openblas_controls()
+    before = [get() for _, get in controls]
+    for setter, _ in controls:
+        setter(1)
+    try:
+        yield
+    finally:
+        for (setter, _), n in zip(controls, before, strict=True):
+            setter(n)
