@@ -7,10 +7,11 @@ Per problem ``DIR/NAME/`` receives, one stage at a time:
 * ``scip``, ``gurobi``: method ``minlp`` with that backend, the problem's formulation and
   the time limit, as ``scip.json`` / ``gurobi.json`` result files; a model too large for
   gurobipy's pip licence is recorded as ``licence limit``;
-* ``certify``: ``certificate.json``, the result of method ``exact``. Where ``exact`` does
-  not handle the problem's variant yet, the best point of the ``scip``/``gurobi`` stages is
-  recorded instead (status ``feasible``, or ``unknown`` without a point) with their best
-  bound, and the stage is redone by the next build as soon as ``exact`` accepts the variant.
+* ``certify``: ``certificate.json``, the result of method ``exact`` when it proves
+  optimality. Otherwise (``exact`` stopped short, or does not handle the problem's variant
+  yet) the best point of ``exact`` and the ``scip``/``gurobi`` stages with the best proven
+  bound among them (status ``feasible``, or ``unknown`` without a point); such a stage is
+  redone by a later build when ``exact`` newly accepts the variant or a minlp stage changed.
 
 A stage is finished when its marker ``NAME/STAGE.done`` exists; the marker is written
 atomically after every file of the stage, so a build killed halfway redoes only the stages
@@ -259,15 +260,19 @@ def _stale(
     markers: dict[str, dict[str, Any]],
     time_limit: float,
 ) -> bool:
-    """True when ``stage`` must run: no marker, another time limit, or a fallback
-    certificate that ``exact`` or newer minlp stages can now improve."""
+    """True when ``stage`` must run: no marker, another time limit, or a certificate
+    short of a proven optimum that ``exact`` (newly accepting the variant) or changed minlp
+    stages can improve."""
     marker = markers.get(stage)
     if marker is None:
         return True
     if stage in MINLP_STAGES:
         return marker.get("time_limit") != time_limit
-    if stage == "certify" and marker.get("source") != "exact":
-        return exact_accepts(problem, instance) or marker.get("based_on") != based_on(markers)
+    if stage == "certify" and marker.get("status") != "optimal":
+        exact_ran = marker.get("exact", marker.get("source") == "exact")
+        if marker.get("based_on") != based_on(markers):
+            return True  # the minlp stages changed: their points and bounds may be better
+        return not exact_ran and exact_accepts(problem, instance)
     return False
 
 

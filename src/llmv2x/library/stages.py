@@ -95,43 +95,55 @@ def _stage_minlp(backend: str) -> Callable[..., dict[str, Any]]:
 def _stage_certify(
     problem: LibraryProblem, instance: Any, pdir: Path, time_limit: float, markers: Markers
 ) -> dict[str, Any]:
-    """Method exact, or the best minlp point while exact refuses the variant."""
+    """Method exact; unless it proves optimality, the best point and bound known."""
     import llmv2x
 
+    exact = None
     if exact_accepts(problem, instance):
         settings = problem.settings(time_limit=CERTIFY_TIME_LIMIT_S)
-        res = llmv2x.solve(instance, "exact", settings)
-        res.save(pdir / "certificate.json")
-        value = res.objective if res.status == "optimal" else res.lower_bound
-        return {
-            "source": "exact",
-            "status": res.status,
-            "objective": res.objective if res.allocation is not None else None,
-            "optimum_or_bound": value,
-            "time_s": round(res.solve_time_s, 3),
-        }
-    return _fallback(pdir, markers)
+        exact = llmv2x.solve(instance, "exact", settings)
+        if exact.status == "optimal":
+            exact.save(pdir / "certificate.json")
+            return {
+                "source": "exact",
+                "exact": True,
+                "status": "optimal",
+                "objective": exact.objective,
+                "optimum_or_bound": exact.objective,
+                "time_s": round(exact.solve_time_s, 3),
+            }
+    return _best_known(pdir, markers, exact)
 
 
-def _fallback(pdir: Path, markers: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The best point and bound of the finished minlp stages, not certified."""
+def _best_known(pdir: Path, markers: Markers, exact: Any = None) -> dict[str, Any]:
+    """The best point and the best proven bound of ``exact`` (if it ran without closing)
+    and the finished minlp stages: status ``feasible`` (``unknown`` without a point).
+
+    The bounds of the global solvers are proven lower bounds of P1 on either formulation
+    (docs/minlp.md), as is ``exact``'s, so the largest of them is kept.
+    """
     from llmv2x.results import Result
 
-    sources = based_on(markers)
-    best, best_stage, bounds = None, None, []
+    candidates = [] if exact is None else [("exact", exact)]
     for stage in (s for s in MINLP_STAGES if s in markers):
         path = pdir / f"{stage}.json"
-        if not path.is_file():
-            continue
-        res = Result.load(path)
-        if res.lower_bound is not None:
-            bounds.append(res.lower_bound)
+        if path.is_file():
+            candidates.append((stage, Result.load(path)))
+    bounds = [r.lower_bound for _, r in candidates if r.lower_bound is not None]
+    best, best_source = None, None
+    for source, res in candidates:
         if res.ok and (best is None or res.objective < best.objective):
-            best, best_stage = res, stage
+            best, best_source = res, source
     bound = max(bounds) if bounds else None
+    sources = based_on(markers)
+    why = (
+        f"method exact stopped at status {exact.status}"
+        if exact is not None
+        else "method exact does not handle this variant yet"
+    )
     note = (
-        "not certified: method exact does not handle this variant yet; best point of the "
-        f"minlp stages ({', '.join(sources) or 'none run'}) and their best bound"
+        f"not certified: {why}; best point and best proven bound of "
+        f"{', '.join((['exact'] if exact is not None else []) + sources) or 'nothing run'}"
     )
     cert = pdir / "certificate.json"
     if best is None:
@@ -143,7 +155,9 @@ def _fallback(pdir: Path, markers: dict[str, dict[str, Any]]) -> dict[str, Any]:
             bound = min(bound, objective)
         dataclasses.replace(best, status="feasible", lower_bound=bound, message=note).save(cert)
     return {
-        "source": best_stage or "none",
+        "source": best_source or "none",
+        "exact": exact is not None,
+        "exact_status": None if exact is None else exact.status,
         "status": status,
         "objective": objective,
         "optimum_or_bound": bound,
