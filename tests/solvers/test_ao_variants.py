@@ -1,6 +1,7 @@
 """AO on the problem family (docs/algorithms.md#ao-for-the-problem-family): feasible points,
 real alternation under deadlines, inequality budgets never worse than equality, status
-``error`` (no point) when no feasible start exists, association as a decision refused."""
+``error`` (no point) when no feasible start exists, association as a decision accepted, and
+the two speed fixes (one OpenBLAS thread, no re-solve of a block that changed nothing)."""
 
 from __future__ import annotations
 
@@ -65,12 +66,11 @@ def test_joint_step_lowers_the_objective_below_the_block_rounds(binding):
     assert res.objective <= 5950.0
 
 
-def test_association_decision_is_refused_clearly_for_ao(binding):
+def test_association_decision_is_accepted_for_ao(binding):
+    """AO takes the association as a decision (``ao_family/association.py``); it used to be
+    refused here."""
     inst, _ = binding
-    with pytest.raises(SettingsError, match="method ao does not support association=decision"):
-        check_instance(inst, SolveSettings(association="decision"), "ao")
-    with pytest.raises(SettingsError, match="association=decision"):
-        solve_ao(inst, SolveSettings(association="decision"))
+    check_instance(inst, SolveSettings(association="decision"), "ao")  # no error
 
 
 def test_inequality_budgets_are_never_worse_than_equality():
@@ -150,3 +150,38 @@ def test_family_blocks_run_on_one_openblas_thread_and_restore_the_count(monkeypa
     assert after == [2] * len(controls)
     assert evaluate(inst, pt.allocation(), settings).feasible
     assert rows[-1]["objective"] <= rows[0]["objective"] * (1 + 1e-12)
+
+
+def test_a_round_on_a_point_no_block_changes_calls_no_solver(monkeypatch):
+    """Blocks are deterministic: a block that left an RSU unchanged leaves it unchanged again
+    from the same point. Every round re-solved every RSU anyway (half the time of a run from
+    a start whose broken RSUs no block repairs); now ``round_`` skips them."""
+    from llmv2x.problem import Problem
+    from llmv2x.solvers.ao_family import Family, Point
+    from llmv2x.solvers.ao_family import blocks as ao_blocks
+
+    inst = _instance(0, 1.0, None)
+    time_r, _ = reference_limits(inst)
+    hopeless = dataclasses.replace(inst, deadline_s=0.01 * time_r)  # no block can repair
+    settings = SolveSettings()
+    fam = Family(hopeless, settings, Problem.of(hopeless, settings))
+    pt = Point.of(reference_allocation(inst), hopeless)
+    calls = []
+    slsqp = ao_blocks.slsqp
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return slsqp(*args, **kw)
+
+    monkeypatch.setattr(ao_blocks, "slsqp", counted)
+    before = pt.copy()
+    fam.round_(pt)
+    first = len(calls)
+    assert first >= 2 * len(fam.members(pt))  # round 1 tries every RSU's blocks
+    assert all(np.array_equal(getattr(pt, f), getattr(before, f)) for f in ("alpha", "p", "b"))
+    fam.round_(pt)
+    assert len(calls) == first  # round 2: the same point, nothing solved again
+    moved = pt.copy()
+    moved.p[0] *= 1.01  # a different point is solved again
+    fam.round_(moved)
+    assert len(calls) > first

@@ -42,6 +42,9 @@ class Family:
         nan = np.full(instance.n_vehicles, np.nan)
         self.dl = np.asarray(instance.deadline_s, float) if problem.deadlines else nan
         self.eb = np.asarray(instance.energy_budget_j, float) if problem.energy_budgets else nan
+        #: (block, RSU, point of its vehicles) on which that block changed nothing: the blocks
+        #: are deterministic, so ``round_`` skips them there
+        self._fixed: set[tuple[str, int, bytes]] = set()
 
     # ---- per-vehicle physics at RSU m (vectorised over the vehicles ``idx``)
     def gain(self, idx: np.ndarray, m: int) -> np.ndarray:
@@ -324,11 +327,26 @@ class Family:
         return sum(self.rsu_state(pt, idx, m)[0] for m, idx in self.members(pt).items())
 
     def round_(self, pt: Point, rsus: Any = None) -> None:
-        """One AO round (block I then block II) on the RSUs ``rsus`` (default all)."""
+        """One AO round (block I then block II) on the RSUs ``rsus`` (default all).
+
+        A block is skipped on an RSU whose vehicles sit exactly where that block last left
+        them unchanged (it would change nothing again: e.g. a second round after a block
+        converged, or an RSU whose constraints no block can repair)."""
         groups = self.members(pt)
-        for m in groups if rsus is None else rsus:
-            if m in groups:
-                self.block1(pt, groups[m], m)
-        for m in groups if rsus is None else rsus:
-            if m in groups:
-                self.block2(pt, groups[m], m)
+        for name, block in (("I", self.block1), ("II", self.block2)):
+            for m in groups if rsus is None else rsus:
+                if m in groups:
+                    idx = groups[m]
+                    key = (name, int(m), self._key(pt, idx))
+                    if key in self._fixed:
+                        continue
+                    block(pt, idx, m)
+                    if self._key(pt, idx) == key[2]:
+                        self._fixed.add(key)
+
+    @staticmethod
+    def _key(pt: Point, idx: np.ndarray) -> bytes:
+        """The exact point of the vehicles ``idx`` (all their variables), as bytes."""
+        return idx.tobytes() + b"".join(
+            x[idx].tobytes() for x in (pt.alpha, pt.fv, pt.fr, pt.p, pt.b)
+        )

@@ -57,7 +57,7 @@ def slsqp(
     step) is one such call."""
     from scipy.optimize import minimize
 
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), one_blas_thread():
         res = minimize(
             fun,
             np.clip(x0, lo, hi),
@@ -78,9 +78,22 @@ _OPENBLAS_SYMBOLS = (
 )
 
 
+_CONTROLS: list[tuple[Any, Any]] | None = None
+
+
 def _openblas_controls() -> list[tuple[Any, Any]]:
     """(set, get) thread-count functions of every OpenBLAS loaded in this process (Linux:
-    read from /proc/self/maps; elsewhere none)."""
+    read from /proc/self/maps once SciPy's optimizers are loaded; elsewhere none)."""
+    global _CONTROLS
+    if _CONTROLS is None:
+        import scipy.optimize  # noqa: F401  (loads SciPy's OpenBLAS before the scan)
+
+        _CONTROLS = _find_openblas()
+    return _CONTROLS
+
+
+def _find_openblas() -> list[tuple[Any, Any]]:
+    """The scan behind ``_openblas_controls``."""
     maps = Path("/proc/self/maps")
     if not maps.exists():
         return []
