@@ -31,6 +31,7 @@ from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point
 from llmv2x.solvers.ao_family.association import improve_association
 from llmv2x.solvers.certify import master, recovery
+from llmv2x.solvers.certify.association_bnb import Node, search, split_of
 from llmv2x.solvers.certify.oracle import Rows, RowValues, row_oracle
 from llmv2x.solvers.deadline import Deadline
 
@@ -43,33 +44,52 @@ DUAL_TOL = 1e-5
 DUAL_MAX_ITER = 150
 #: share of the time limit the dual may use (the rest goes to recovery)
 DUAL_SHARE = 0.5
+#: default relative gap at which the search stops (option ``gap``, as for fixed association)
+GAP = 1e-6
+#: most branch-and-bound nodes
+MAX_NODES = 400
 
 
 class Dual:
-    """The dual function of the association problem on the link rows (module docstring)."""
+    """The dual function of the association problem on the link rows (module docstring).
 
-    def __init__(self, instance: Instance, settings: SolveSettings, problem: Problem) -> None:
+    ``rows`` (default: every link, less those proven infeasible at any prices) may be a
+    node's restricted rows (``Node``). Each call records the vehicles' chosen rows and
+    alphas (``picks``) so the master's cut weights can be read as a primal mixture.
+    """
+
+    def __init__(
+        self,
+        instance: Instance,
+        settings: SolveSettings,
+        problem: Problem,
+        rows: Rows | None = None,
+    ) -> None:
         self.inst, self.settings, self.problem = instance, settings, problem
         self.m = instance.n_rsus
         self.fm = np.asarray(instance.rsu["f_max_hz"], float)
         self.bw = np.asarray(instance.rsu["bandwidth_hz"], float)
-        rows = Rows.links(instance, problem)
-        # rows proven infeasible on their whole domain stay so at any prices: drop them
-        probe = row_oracle(
-            instance, settings, problem, rows, *self.prices(np.zeros(2 * self.m), rows)
-        )
-        self.veh_infeasible = np.setdiff1d(
-            np.arange(instance.n_vehicles), rows.vehicle[~probe.infeasible]
-        )
-        self.rows = rows.take(~probe.infeasible)
+        self.veh_infeasible = np.zeros(0, np.int64)
+        if rows is None:
+            rows = Rows.links(instance, problem)
+            # rows proven infeasible on their whole domain stay so at any prices: drop them
+            probe = row_oracle(
+                instance, settings, problem, rows, *self.prices(np.zeros(2 * self.m), rows)
+            )
+            self.veh_infeasible = np.setdiff1d(
+                np.arange(instance.n_vehicles), rows.vehicle[~probe.infeasible]
+            )
+            rows = rows.take(~probe.infeasible)
+        self.rows = rows
         self.best_y: np.ndarray | None = None
         self.best_val = -np.inf
         self.best_values: RowValues | None = None
         self.calls = 0
+        self.picks: list[np.ndarray | None] = []
 
     def prices(self, y: np.ndarray, rows: Rows | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per-row (sigma, lambda) of the scaled prices y = (sigma_m F_m, lambda_m B_m)."""
-        rows = rows or self.rows
+        rows = self.rows if rows is None else rows
         sigma, lam = y[: self.m] / self.fm, y[self.m :] / self.bw
         return sigma[rows.rsu], lam[rows.rsu]
 
@@ -97,7 +117,9 @@ class Dual:
             self.best_val, self.best_y, self.best_values = value, y.copy(), vals
         pick = recovery.best_rows(rows, vals, n)
         if np.any(pick < 0):
+            self.picks.append(None)
             return value, np.inf, np.zeros(2 * self.m)
+        self.picks.append(np.c_[rows.rsu[pick], vals.alpha[pick]])
         r = rows.rsu[pick]
         use_f = np.bincount(r, weights=vals.f_rsu[pick], minlength=self.m) / self.fm
         use_b = np.bincount(r, weights=vals.b[pick], minlength=self.m) / self.bw
@@ -167,6 +189,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
     t0 = time.perf_counter()
     deadline = Deadline(settings.time_limit, start=t0)
     problem = Problem.of(instance, settings)
+    gap_tol = float(settings.options.get("gap", GAP))
     trace = _Trace(t0)
     notes: list[str] = []
     dual = Dual(instance, settings, problem)
@@ -213,7 +236,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         lo,
         hi,
         delta0,
-        tol=min(DUAL_TOL, settings.gap),
+        tol=min(DUAL_TOL, gap_tol),
         max_iter=DUAL_MAX_ITER,
         deadline=_Both(),
         on_value=lambda t, v: trace.note(bound=v),
@@ -222,10 +245,17 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         f"dual: {res.iterations} master iterations, {'converged' if res.converged else 'stopped'}"
     )
     bound = dual.best_val
-    if dual.best_values is not None and not deadline.expired():
-        start = recovery.argmin_start(instance, problem, dual.rows, dual.best_values)
-        if start is not None:
+    tried: set[bytes] = set()
+
+    def from_argmins(d: Dual) -> None:
+        if d.best_values is None or deadline.expired():
+            return
+        start = recovery.argmin_start(instance, problem, d.rows, d.best_values)
+        if start is not None and start.association.tobytes() not in tried:
+            tried.add(start.association.tobytes())
             offer(recovery.improve(instance, settings, problem, start, deadline), "dual argmins")
+
+    from_argmins(dual)
     if best is not None and dual.best_values is not None and not deadline.expired():
         pt, rows = improve_association(
             instance,
@@ -236,6 +266,31 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
             score=recovery.dual_scores(dual.rows, dual.best_values),
         )
         offer(pt.allocation(), "moves")
+    nodes = 0
+    if best is not None and dual.best_y is not None and not deadline.expired():
+        root = Node(
+            np.ones(len(dual.rows), bool),
+            dual.rows.a_lo.copy(),
+            dual.rows.a_hi.copy(),
+            bound,
+            dual.best_y,
+            res.delta,
+            split_of(dual.picks, res, instance.n_rsus),
+        )
+        bound, nodes, closed = search(
+            lambda rows: Dual(instance, settings, problem, rows),
+            dual.rows,
+            root,
+            instance.n_vehicles,
+            lambda: best_obj,
+            from_argmins,
+            gap_tol,
+            (lo, hi),
+            deadline,
+            MAX_NODES,
+            lambda b: trace.note(bound=b),
+        )
+        notes.append(f"branch and bound: {nodes} nodes, {'closed' if closed else 'open'}")
     if best is None:
         return make_result(
             instance,
@@ -248,7 +303,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         )
     lower = bound - BOUND_MARGIN * abs(bound) if np.isfinite(bound) else None
     gap = (best_obj - lower) / abs(best_obj) if lower is not None else np.inf
-    status = "optimal" if gap <= settings.gap else ("time_limit" if deadline.hit else "feasible")
+    status = "optimal" if gap <= gap_tol else ("time_limit" if deadline.hit else "feasible")
     trace.note(bound=bound, objective=best_obj)
     result = make_result(
         instance,
@@ -259,7 +314,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         time.perf_counter() - t0,
         lower_bound=None if lower is None else min(lower, best_obj),
         solvers={"exact": "llmv2x Lagrangian dual (HiGHS master) + AO recovery"},
-        iterations=res.iterations,
+        iterations=res.iterations + nodes,
         message=f"certified gap {gap:.3g}; " + "; ".join(notes),
     )
     result.trace.update(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,17 +54,22 @@ class MasterResult:
     converged: bool
     iterations: int
     history: list[dict[str, float]] = field(default_factory=list)
+    #: evaluation number (0 = the start) of each cut, and the final master LP's weight on
+    #: each cut (its dual value; they sum to 1): the convex combination of the cuts' primal
+    #: choices that the dual's optimum stands for (used to branch)
+    cut_calls: list[int] = field(default_factory=list)
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    delta: float = 0.0
 
 
 def _solve_lp(
-    cuts_g: np.ndarray, cuts_c: np.ndarray, lo: np.ndarray, hi: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """max t s.t. t - g_k . y <= c_k, lo <= y <= hi, by HiGHS; returns (y, t)."""
+    h: Any, cuts_g: np.ndarray, cuts_c: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """max t s.t. t - g_k . y <= c_k, lo <= y <= hi, by HiGHS (``h``); returns (y, t, the
+    cuts' weights)."""
     import highspy
 
     k, dim = cuts_g.shape
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_ = dim + 1
@@ -79,10 +85,13 @@ def _solve_lp(
     lp.a_matrix_.start_ = np.r_[0, np.cumsum(np.full(dim + 1, k))].astype(np.int32)
     lp.a_matrix_.index_ = np.tile(np.arange(k, dtype=np.int32), dim + 1)
     lp.a_matrix_.value_ = col.ravel().astype(float)
+    h.clearModel()
     h.passModel(lp)
     h.run()
-    sol = np.asarray(h.getSolution().col_value, float)
-    return sol[:dim], float(sol[dim])
+    sol = h.getSolution()
+    col = np.asarray(sol.col_value, float)
+    w = np.abs(np.asarray(sol.row_dual, float))
+    return col[:dim], float(col[dim]), w / max(float(np.sum(w)), 1e-300)
 
 
 def maximise(
@@ -110,23 +119,29 @@ def maximise(
     deadline : an object with ``expired()`` (llmv2x.solvers.deadline.Deadline) or None.
     on_value : called with (seconds since start, best valid value) after each evaluation.
     """
+    from llmv2x.solvers.backends.highs import new_highs
+
     t0 = time.perf_counter()
+    h = new_highs()
     y = np.clip(np.asarray(y0, float), lo, hi)
-    gs, cs = [], []
+    gs, cs, calls = [], [], []
 
     def add(yk: np.ndarray) -> float:
         val, cut, g = evaluate(yk)
         if np.isfinite(cut) and np.all(np.isfinite(g)):
             gs.append(np.asarray(g, float))
             cs.append(float(cut - np.dot(g, yk)))
+            calls.append(it)
         if on_value is not None:
             on_value(time.perf_counter() - t0, val)
         return val
 
+    it = 0
     best_val = add(y)
     best_y, centre, centre_val = y.copy(), y.copy(), best_val
     delta = float(delta0)
-    est, nulls, it, converged = np.inf, 0, 0, False
+    est, nulls, converged = np.inf, 0, False
+    weights = np.zeros(0)
     history = [{"iteration": 0, "value": best_val, "estimate": np.inf, "delta": delta}]
     while it < max_iter and gs:
         if deadline is not None and deadline.expired():
@@ -134,7 +149,7 @@ def maximise(
         it += 1
         box_lo = np.maximum(lo, centre - delta)
         box_hi = np.minimum(hi, centre + delta)
-        y, est = _solve_lp(np.array(gs), np.array(cs), box_lo, box_hi)
+        y, est, weights = _solve_lp(h, np.array(gs), np.array(cs), box_lo, box_hi)
         y = np.clip(y, box_lo, box_hi)
         scale = max(1.0, abs(best_val)) if np.isfinite(best_val) else 1.0
         region = max(delta * 1e-9, 1e-12)
@@ -161,4 +176,7 @@ def maximise(
         history.append({"iteration": it, "value": best_val, "estimate": est, "delta": delta})
         if delta < MIN_DELTA * delta0:
             break
-    return MasterResult(best_val, best_y, est, converged, it, history)
+    if weights.size != len(gs) and gs:  # the weights of the last cuts too
+        box_lo, box_hi = np.maximum(lo, centre - delta), np.minimum(hi, centre + delta)
+        weights = _solve_lp(h, np.array(gs), np.array(cs), box_lo, box_hi)[2]
+    return MasterResult(best_val, best_y, est, converged, it, history, calls, weights, delta)

@@ -66,7 +66,8 @@ def argmin_start(
     m_count = instance.n_rsus
     for arr, total in ((fr, instance.rsu["f_max_hz"]), (b, instance.rsu["bandwidth_hz"])):
         used = np.bincount(assoc, weights=arr, minlength=m_count)
-        scale = total / np.maximum(used, 1e-300)
+        with np.errstate(all="ignore"):
+            scale = np.where(used > 0, total / used, 1.0)
         if problem.inequality:
             scale = np.minimum(scale, 1.0)
         arr *= scale[assoc]
@@ -102,15 +103,19 @@ def own_association(
     left = deadline.remaining()
     if np.isfinite(left):
         fixed_settings = fixed_settings.with_(time_limit=max(left * 0.3, 1.0))
-    res = _fixed_solver()(instance, fixed_settings)
+    res = _fixed_solver(Problem.of(instance, fixed_settings))(instance, fixed_settings)
     if res.allocation is None:
         return None
     return res.allocation.replace(association=instance.association)
 
 
-def _fixed_solver() -> Any:
-    """Method ``exact`` under fixed association (``llmv2x.solvers.certify.fixed``) when it
-    is installed, else AO."""
+def _fixed_solver(problem: Problem) -> Any:
+    """Method ``exact`` under fixed association: P1's certified path for P1 itself, the
+    family's (``llmv2x.solvers.certify.fixed``) for a variant when it is installed, else AO."""
+    if problem.is_default:
+        from llmv2x.solvers.exact import solve_exact
+
+        return solve_exact
     try:
         from llmv2x.solvers.certify.fixed import solve_fixed  # type: ignore[attr-defined]
 
