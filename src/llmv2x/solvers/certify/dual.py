@@ -137,12 +137,16 @@ def maximise(
     maxit: int = DUAL_MAXIT,
     start: DualState | None = None,
     expired: object | None = None,
+    target: np.ndarray | None = None,
 ) -> DualState:
     """Maximise every group's dual by Kelley steps in a trust region (module docstring).
 
     Stops a group when the master's estimate is within ``tol`` (relative) of its best bound,
     all groups after ``maxit`` steps or when ``expired()`` (a callable) says so. ``start``
-    warm-starts the prices (and keeps the bounds already proven for them).
+    warm-starts the prices (and keeps the bounds already proven for them). ``target`` (per
+    group, a branch and bound's prune level) also stops a group once its bound reaches it,
+    or once the master's estimate is below it with the step inside the trust region
+    (NaN: no early stop for that group).
     """
     n = groups.n_groups
     if start is None:
@@ -197,6 +201,12 @@ def maximise(
         )
         gap_ok = est - st.bound[act] <= tol * np.abs(st.bound[act]) + 1e-300
         done = gap_ok  # the over-estimating model cannot beat the bound here: concave D
+        if target is not None:
+            tg = target[act]
+            with np.errstate(invalid="ignore"):
+                done |= st.bound[act] >= tg
+            with np.errstate(invalid="ignore"):
+                done |= (est < tg - tol * np.abs(tg)) & ~on_edge
         delta[act] = np.where(on_edge & better[act], 4.0 * delta[act], delta[act])
         open_[act[done]] = False
         s_try, t_try = s_c.copy(), t_c.copy()

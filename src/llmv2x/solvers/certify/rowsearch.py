@@ -14,6 +14,9 @@ from llmv2x.solvers.certify.rowmath import U_RTOL, Elem, comm_energy, fr_min, u_
 
 #: Cap on the multiplier-search steps of the deadline.
 MU_MAXIT = 80
+#: The deadline search aims this far (relative) inside the points' deadline: more than
+#: clipping a point back to its stated bounds (1e-9 relative) can cost in time.
+AIM = 1e-8
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,12 @@ def _search_mu(
         p, v, ok, tnow = _value(sub, sx, pt)
         keep(gi, lm - mu[a] * sub.D, p, v, ok)
         with np.errstate(all="ignore"):
-            h = np.log(tnow / (d_pt[a] * (1.0 - 1e-11)))  # aim just inside: no ulp ping-pong
+            # aim inside by more than clipping a point back to its bounds (1e-9) can cost
+            h = np.log(tnow / (d_pt[a] * (1.0 - AIM)))
         feas = ok
         up, lw = upper[gi], lower[gi]
-        done = np.isfinite(up) & (up - lw <= eps * np.abs(up) + 1e-15)
+        # points sit AIM inside the deadline, which costs about AIM of the value
+        done = np.isfinite(up) & (up - lw <= max(eps, 3.0 * AIM) * np.abs(up) + 1e-15)
         done |= lw >= _row_best(upper, row, eps)[row[gi]]  # cannot beat the row's best
         # update the bracket
         hi_new = np.where(feas, mu[a], hi[a])
