@@ -21,13 +21,14 @@ from llmv2x.solvers.methods import check_instance
 needs_scip = pytest.mark.skipif(not registry.availability("scip", "minlp"), reason="needs SCIP")
 
 
-def dual_bound(inst, settings) -> float:
-    """The dual maximised from zero prices (no recovery): a valid lower bound."""
+def dual_bound(inst, settings, iterations: int = 25) -> float:
+    """The dual maximised from zero prices (no recovery, ``iterations`` master steps): a valid
+    lower bound wherever the master stops."""
     problem = Problem.of(inst, settings)
     dual = Dual(inst, settings, problem)
     lo, hi = dual.box()
     scale = abs(dual(np.zeros(2 * inst.n_rsus))[0])
-    res = master.maximise(dual, np.zeros(2 * inst.n_rsus), lo, hi, 0.2 * scale, max_iter=60)
+    res = master.maximise(dual, np.zeros(2 * inst.n_rsus), lo, hi, 0.2 * scale, max_iter=iterations)
     assert res.estimate >= res.best - 1e-9 * abs(res.best)  # the cut model over-estimates
     return res.best
 
@@ -63,7 +64,7 @@ def test_bound_is_below_every_feasible_point_found(i):
     """Feasible points: the reference allocation under 30 random associations (equal shares)
     and the instance's own, AO's on every third instance. The bound is below all of them."""
     inst, s = _case(i)
-    bound = dual_bound(inst, s)
+    bound = dual_bound(inst, s, 10 if inst.has_deadlines else 25)
     rng = np.random.default_rng(i)
     objs = []
     for k in range(31):
@@ -128,8 +129,8 @@ def test_tiny_incumbent_equals_scips_proven_optimum(seed, budgets):
 @needs_scip
 def test_scips_point_under_deadlines_is_above_the_bound():
     inst, s = _case(2)
-    bound = dual_bound(inst, s)
-    scip = llmv2x.solve(inst, "minlp", s.with_(time_limit=20), formulation="strong")
+    bound = dual_bound(inst, s, 10)
+    scip = llmv2x.solve(inst, "minlp", s.with_(time_limit=10), formulation="strong")
     assert scip.allocation is not None, scip.message
     assert bound <= scip.objective * (1 + 1e-9)
 
@@ -138,9 +139,9 @@ def test_exact_decision_is_never_worse_than_exact_fixed():
     inst = generate_instance(seed=7, vehicles=8, rsus=3)
     fixed = llmv2x.solve(inst, "exact")
     check_instance(inst, SolveSettings(association="decision"), "exact")  # not refused
-    dec = llmv2x.solve(inst, "exact", association="decision")
+    dec = llmv2x.solve(inst, "exact", association="decision", time_limit=8)
     assert fixed.status == "optimal"
-    assert dec.status in ("optimal", "feasible"), dec.message
+    assert dec.status in ("optimal", "feasible", "time_limit"), dec.message
     assert dec.objective <= fixed.objective * (1 + 1e-9)
     assert dec.lower_bound <= dec.objective
     assert evaluate(inst, dec.allocation, SolveSettings(association="decision")).feasible
