@@ -252,6 +252,10 @@ def map_chunks(
 
 def chunked(instance: Instance, settings: SolveSettings) -> bool:
     """True when ``exact`` should run on chunks: asked for by an option, or N is large."""
+    from llmv2x.problem import Problem
+
+    if not Problem.of(instance, settings).is_default:
+        return False  # the family's variants run whole (llmv2x.solvers.certify)
     opts = settings.options
     asked = any(k in opts for k in ("workers", "executor", "chunk_vehicles", "dask_scheduler"))
     return asked or instance.n_vehicles > AUTO_CHUNK_VEHICLES

@@ -213,6 +213,13 @@ def solve_exact(instance: Instance, settings: SolveSettings) -> Result:
         from llmv2x.solvers.certify.association import solve_decision
 
         return solve_decision(instance, settings)
+    from llmv2x.problem import Problem
+
+    problem = Problem.of(instance, settings)
+    if not problem.is_default:  # the family under fixed association (docs/exact.md)
+        from llmv2x.solvers.certify.fixed import solve_fixed
+
+        return solve_fixed(instance, settings, problem)
     t0 = time.perf_counter()
     deadline = Deadline(settings.time_limit, start=t0)
     comp = optimal_split(instance, settings, deadline)

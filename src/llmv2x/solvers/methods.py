@@ -133,7 +133,11 @@ OPTIONS: dict[str, dict[str, Option]] = {
             Option("reductions", bool, True, "strong formulation: optimality-based reductions"),
             Option("minlp_options", dict, {}, "raw options of the MINLP backend"),
         ),
-        "exact": _CHUNKS,
+        "exact": (
+            *_CHUNKS,
+            Option("gap", float, 1e-6, "relative optimality gap asked on the family's variants",
+                   minimum=0),
+        ),
         "rlor": (_NLP,),
         "rrlo": (),
         "local": (_NLP, *_CHUNKS),
@@ -208,8 +212,8 @@ def check_instance(
     Per-vehicle deadlines (``deadline_s``) and energy budgets (``energy_budget_j``) are
     parsed and validated (docs/data-format.md), and the settings ``budgets`` and
     ``association`` are checked by the evaluator (docs/formulation.md#problem-variants).
-    Methods ``minlp`` and ``ao`` model every variant (``VARIANT_METHODS``), ``exact`` every
-    variant under ``association=decision``; for any other method, or
+    Methods ``minlp``, ``ao`` (``VARIANT_METHODS``) and ``exact`` model every variant; for
+    any other method, or
     when no method is named, every Problem but P1 is refused with one line naming the first
     variant.
     """
@@ -217,8 +221,9 @@ def check_instance(
     from llmv2x.settings import SolveSettings
 
     problem = Problem.of(instance, settings or SolveSettings())
-    if method in VARIANT_METHODS or (method == "exact" and problem.association_decision):
-        # exact under association=decision: Lagrangian bound + recovery, any variant
+    if method in VARIANT_METHODS or method == "exact":
+        # exact: fixed association by branch and bound (docs/exact.md, "The problem family
+        # under fixed association"); association=decision by a Lagrangian bound + recovery
         # (docs/exact.md#association-as-a-decision-a-certified-gap)
         return
     who = f"method {method} does not support" if method else "compare does not support"
