@@ -24,7 +24,8 @@ Each run is solved in a fresh (spawned) Python process with a hard timeout, so i
 code on disk at that moment and a hung solver costs one row. The time is the wall clock of
 the method call alone (the child has imported everything first). Rows are appended to
 ``bounds.csv`` as they finish; a rerun skips the rows already there except ``refused`` ones
-(solved again: a method may have learnt the variant since). The bound trajectories of
+(solved again: a method may have learnt the variant since), and with ``--retry-crashes``
+those whose child process died, and the runs listed in ``--redo``. The bound trajectories of
 ``exact`` (its ``trace["bound"]``) and of SCIP (an event handler,
 ``llmv2x.solvers.backends.scip_trace``) go to ``bounds_traces.csv``. ``bounds.md`` and
 ``docs/figures/bounds_over_time.png`` are written from the two CSVs.
@@ -43,6 +44,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -201,6 +203,18 @@ def study(args: argparse.Namespace, out: Path) -> None:
         old = pd.read_csv(rows_csv)
         done = {(i, r): s for i, r, s in zip(old["instance"], old["run"], old["status"],
                                               strict=True)}  # fmt: skip
+        for key in [k for k in done if k[1] in args.redo]:
+            done[key] = "refused"  # solved again: the method changed since
+        if args.retry_crashes:
+            crashed = old["message"].fillna("").astype(str).str.startswith("crash:")
+            done.update(
+                {
+                    (i, r): "refused"
+                    for i, r in zip(
+                        old.loc[crashed, "instance"], old.loc[crashed, "run"], strict=True
+                    )
+                }
+            )
     hard = 2 * args.time_limit + 90
     for n in args.n:
         for family in args.families:
@@ -304,15 +318,20 @@ def plot(traces_csv: Path, df: pd.DataFrame, path: Path, n: int) -> None:
         g = g[g["instance"] == inst]
         objs = df[(df["instance"] == inst)]["objective"].dropna()
         best = float(objs.min()) if len(objs) else float(g["objective"].min())
+        same = _same_trace(g, "scip:plain", "scip:strong")
         for run, (colour, label) in styles.items():
             s = g[g["run"] == run].sort_values("time_s")
-            if s.empty:
+            if s.empty or (same and run == "scip:plain"):
                 continue
+            if same and run == "scip:strong":
+                label = "SCIP strong (= plain here)"
             t = s["time_s"].clip(lower=1e-3)
             lb = (s["lower_bound"] - best) / abs(best) * 100
             ub = (s["objective"] - best) / abs(best) * 100
-            ax.step(t, lb, where="post", color=colour, lw=1.8, label=f"{label}: lower bound")
-            ax.step(t, ub, where="post", color=colour, lw=1.2, ls="--",
+            z = 3 if run == "exact" else 2
+            ax.step(t, lb, where="post", color=colour, lw=1.8, zorder=z,
+                    label=f"{label}: lower bound")  # fmt: skip
+            ax.step(t, ub, where="post", color=colour, lw=1.2, ls="--", zorder=z,
                     label=f"{label}: incumbent")  # fmt: skip
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=1e-3)
@@ -320,7 +339,7 @@ def plot(traces_csv: Path, df: pd.DataFrame, path: Path, n: int) -> None:
         ax.set_xlabel("wall time (s, log)")
         ax.set_title(f"family {fam}: {FAMILIES[fam][0]}\n{inst}", fontsize=9)
         ax.grid(alpha=0.3, which="both")
-    axes[0][0].set_ylabel("(value - best incumbent) / best incumbent, % (symlog)")
+    axes[0][0].set_ylabel("distance to the best incumbent of all runs, % (symlog)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     for ax in axes[0][1:]:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -332,6 +351,15 @@ def plot(traces_csv: Path, df: pd.DataFrame, path: Path, n: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _same_trace(g: pd.DataFrame, a: str, b: str) -> bool:
+    """True when runs ``a`` and ``b`` recorded the same values (one model for both)."""
+    cols = ["lower_bound", "objective"]
+    ta, tb = g[g["run"] == a][cols].to_numpy(), g[g["run"] == b][cols].to_numpy()
+    if not len(ta) or ta.shape != tb.shape:
+        return False
+    return bool(np.allclose(ta, tb, rtol=1e-12, atol=0.0, equal_nan=True))
 
 
 def main() -> None:
@@ -347,9 +375,12 @@ def main() -> None:
     ap.add_argument("--figure", default="docs/figures/bounds_over_time.png")
     ap.add_argument("--plot-n", type=int, default=20, help="N of the plotted instances")
     ap.add_argument("--from-rows", action="store_true", help="only the table and the plot")
+    ap.add_argument("--retry-crashes", action="store_true", help="solve crashed rows again")
+    ap.add_argument("--redo", default="", help="comma-separated runs to solve again (exact)")
     ap.add_argument("--quick", action="store_true", help="N = 6, 10 s, stem bounds_quick")
     args = ap.parse_args()
     args.runs = [r for r in args.runs.split(",") if r]
+    args.redo = {r for r in args.redo.split(",") if r}
     args.command = "python " + " ".join(sys.argv)
     if args.quick:
         args.n, args.time_limit, args.stem, args.plot_n = [6], 10.0, "bounds_quick", 6
