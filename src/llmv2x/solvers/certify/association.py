@@ -19,6 +19,7 @@ incumbent; status ``optimal`` when it is at most ``settings.gap``, else ``feasib
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,8 @@ DUAL_SHARE = 0.5
 GAP = 1e-6
 #: most branch-and-bound nodes
 MAX_NODES = 400
+#: rows per vehicle in the dual's working set on instances with more links than that
+WORKING_ROWS = 3
 
 
 class Dual:
@@ -84,6 +87,7 @@ class Dual:
         self.best_y: np.ndarray | None = None
         self.best_val = -np.inf
         self.best_values: RowValues | None = None
+        self.last_values: RowValues | None = None
         self.calls = 0
         self.picks: list[np.ndarray | None] = []
 
@@ -113,6 +117,7 @@ class Dual:
         value = float(np.sum(q_low)) - term
         if not np.isfinite(value):
             value = -np.inf
+        self.last_values = vals
         if value > self.best_val:
             self.best_val, self.best_y, self.best_values = value, y.copy(), vals
         pick = recovery.best_rows(rows, vals, n)
@@ -154,6 +159,64 @@ class Dual:
         if not self.problem.inequality:
             lo[: self.m] = -np.inf
         return lo, np.full(2 * self.m, np.inf)
+
+
+def _best_per_vehicle(vehicle: np.ndarray, lower: np.ndarray, k: int) -> np.ndarray:
+    """Mask of each vehicle's ``k`` rows of smallest ``lower``."""
+    order = np.lexsort((lower, vehicle))
+    v = vehicle[order]
+    start = np.r_[0, np.flatnonzero(v[1:] != v[:-1]) + 1]
+    rank = np.arange(v.size) - np.repeat(start, np.diff(np.r_[start, v.size]))
+    out = np.zeros(vehicle.size, bool)
+    out[order[rank < k]] = True
+    return out
+
+
+def maximise_root(
+    dual: Dual,
+    y0: np.ndarray,
+    box: tuple[np.ndarray, np.ndarray],
+    delta0: float,
+    tol: float,
+    deadline: Any,
+    note: Any,
+) -> tuple[master.MasterResult, list[np.ndarray | None]]:
+    """Maximise the dual over every row; on many links, over a working set of rows.
+
+    With more than ``WORKING_ROWS + 1`` rows per vehicle the master runs on each vehicle's
+    ``WORKING_ROWS`` best rows (by their lower at the current prices); the full rows are then
+    evaluated at its best prices (a valid bound, kept in ``dual``), their best rows join the
+    set, and the master resumes there, until the full evaluation adds no row. Only ``dual``'s
+    full evaluations count as bounds. Returns the last master result and its cuts' choices.
+    """
+    rows, n = dual.rows, dual.inst.n_vehicles
+    if len(rows) <= (WORKING_ROWS + 1) * n:
+        res = master.maximise(
+            dual, y0, *box, delta0, tol=tol, max_iter=DUAL_MAX_ITER, deadline=deadline,
+            on_value=lambda t, v: note(v),
+        )  # fmt: skip
+        return res, dual.picks
+    keep = np.zeros(len(rows), bool)
+    y, delta, iters = np.clip(y0, *box), delta0, 0
+    res, sub = None, None
+    while True:
+        note(dual(y)[0])  # every row: a valid bound at y
+        grown = keep | _best_per_vehicle(rows.vehicle, dual.last_values.lower, WORKING_ROWS)
+        if res is not None and (np.array_equal(grown, keep) or deadline.expired()):
+            break
+        if iters >= DUAL_MAX_ITER:
+            break
+        keep = grown
+        sub = Dual(dual.inst, dual.settings, dual.problem, rows.take(keep))
+        res = master.maximise(
+            sub, y, *box, delta, tol=tol, max_iter=DUAL_MAX_ITER - iters, deadline=deadline
+        )
+        iters += res.iterations
+        if sub.best_y is not None:
+            y = sub.best_y
+        delta = max(4.0 * res.delta, 1e-4 * abs(sub.best_val) if np.isfinite(sub.best_val) else 1.0)
+    res.iterations = iters
+    return res, sub.picks
 
 
 class _Trace:
@@ -230,16 +293,8 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         def expired(self) -> bool:
             return deadline.expired() or dual_deadline.expired()
 
-    res = master.maximise(
-        dual,
-        y0,
-        lo,
-        hi,
-        delta0,
-        tol=min(DUAL_TOL, gap_tol),
-        max_iter=DUAL_MAX_ITER,
-        deadline=_Both(),
-        on_value=lambda t, v: trace.note(bound=v),
+    res, picks = maximise_root(
+        dual, y0, (lo, hi), delta0, min(DUAL_TOL, gap_tol), _Both(), lambda v: trace.note(bound=v)
     )
     notes.append(
         f"dual: {res.iterations} master iterations, {'converged' if res.converged else 'stopped'}"
@@ -275,7 +330,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
             bound,
             dual.best_y,
             res.delta,
-            split_of(dual.picks, res, instance.n_rsus),
+            split_of(picks, res, instance.n_rsus),
         )
         bound, nodes, closed = search(
             lambda rows: Dual(instance, settings, problem, rows),
