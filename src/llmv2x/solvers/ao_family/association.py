@@ -35,6 +35,8 @@ from llmv2x.solvers.deadline import Deadline
 
 #: moves tried per pass (the best scored first); each costs a few per-RSU SLSQP calls
 MOVES_PER_PASS = 40
+#: a pass stops after this many rejected moves in a row (the scores are then poor guides)
+FAILS_PER_PASS = 12
 #: a re-solved move gets the joint step only when its block rounds come this close
 #: (relative) to beating the current cost of the two RSUs
 POLISH_WITHIN = 2e-3
@@ -133,18 +135,20 @@ def try_move(fam: Family, pt: Point, n: int, dst: int) -> Point | None:
 def association_pass(
     fam: Family, pt: Point, moves: Sequence[Move], deadline: Any, limit: int = MOVES_PER_PASS
 ) -> tuple[Point, int]:
-    """Try ``moves`` (best score first, at most ``limit``, each vehicle moved once per pass)
-    on ``pt``; every kept move lowers the objective. Returns the point and the moves kept."""
-    kept, tried, done = 0, 0, set()
+    """Try ``moves`` (best score first, at most ``limit``, each vehicle moved once per pass,
+    stopping after ``FAILS_PER_PASS`` rejected moves in a row) on ``pt``; every kept move
+    lowers the objective. Returns the point and the moves kept."""
+    kept, tried, fails, done = 0, 0, 0, set()
     for _, n, dst in moves:
-        if tried >= limit or deadline.expired():
+        if tried >= limit or fails >= FAILS_PER_PASS or deadline.expired():
             break
         if n in done or pt.assoc[n] == dst:
             continue
         tried += 1
         new = try_move(fam, pt, n, dst)
+        fails += 1
         if new is not None:
-            pt, kept = new, kept + 1
+            pt, kept, fails = new, kept + 1, 0
             done.add(n)
     return pt, kept
 
@@ -254,7 +258,13 @@ def solve_ao_decision(
         status,
         time.perf_counter() - t0,
         iterations=int((trace["round"] > 0).sum()),
-        message=f"{base.message}; association: {moves} move(s) kept",
+        message="; ".join(
+            [
+                f"problem: {', '.join(problem.variants())}",
+                *(p for p in base.message.split("; ") if p and not p.startswith("problem:")),
+                f"association: {moves} move(s) kept",
+            ]
+        ),
     )
     result.trace.update({"ao": trace})
     return result
