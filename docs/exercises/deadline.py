@@ -8,7 +8,9 @@ Vehicle n finishes after
 sub-problem II's feasible set now depends on alpha and the frequencies through the time left
 for transmission, D_n - compute time, and sub-problem I's through the transmission time.
 :func:`required_power` makes that visible: the least power that meets the deadline is a
-function of the *other* block's variables.
+function of the *other* block's variables. :func:`deadline_instance` and
+:func:`package_comparison` move on to the package's own deadlines (``deadline_s`` in the
+instance, AO and the MINLP path model them).
 """
 
 from __future__ import annotations
@@ -108,3 +110,34 @@ def solve_with_deadlines(
     if not out.has_point:
         return start, out.status
     return allocation_from_model(instance, m), out.status
+
+
+def deadline_instance(tightness: float = 1.1) -> Instance:
+    """The tutorial instance with the package's own deadlines: D_n = tightness x T_n(R) at the
+    generator's reference allocation R (docs/data-format.md#deadline-and-energy-tightness)."""
+    import llmv2x
+
+    return llmv2x.generate_instance(
+        seed=2, name="tutorial", vehicles=6, rsus=2, deadline_tightness=tightness
+    )
+
+
+def package_comparison(instance: Instance, time_limit: float = 10.0) -> dict[str, object]:
+    """AO and SCIP (``formulation="strong"``) on an instance that carries ``deadline_s``.
+
+    Returns both Results (keys ``ao``, ``scip``). The package models the deadline itself
+    (docs/formulation.md#problem-variants), so no constraint is added by hand here; compare
+    with :func:`add_deadlines` on the same ``instance.deadline_s``.
+    """
+    import llmv2x
+
+    return {
+        "ao": llmv2x.solve(instance, method="ao"),
+        "scip": llmv2x.solve(
+            instance,
+            method="minlp",
+            minlp_backend="scip",
+            formulation="strong",
+            time_limit=time_limit,
+        ),
+    }

@@ -10,6 +10,9 @@ The optimum is computed by the same structure as method ``exact`` (docs/exact.md
 compute part is still concave in a relaxed alpha (a minimum of affine functions over a feasible
 set that does not depend on alpha), so every alpha_n is 1 or Upsilon, and RSUs are independent;
 here each RSU's 2^k choices are simply enumerated (fine for the small k of an exercise).
+
+:func:`package_inequality` moves on to the package's own ``budgets="inequality"``, also with
+deadlines: the sink stays away and frequency stays unused even when deadlines bind.
 """
 
 from __future__ import annotations
@@ -114,3 +117,20 @@ def optimal_inequality(instance: Instance, settings: SolveSettings) -> Allocatio
         best_vehicle_frequency(instance, settings),
         split_inequality(instance, settings, alpha),
     )
+
+
+def package_inequality(instance: Instance, settings: SolveSettings) -> dict[str, object]:
+    """AO under ``budgets="equality"`` and ``budgets="inequality"`` (the package's own
+    variant, docs/formulation.md#problem-variants) on ``instance``, which may carry
+    deadlines; returns both Results (keys ``equality``, ``inequality``) and, per RSU, the
+    fraction of its GPU frequency the inequality point hands out (key ``frequency_used``)."""
+    import llmv2x
+
+    out: dict[str, object] = {
+        b: llmv2x.solve(instance, method="ao", settings=settings.with_(budgets=b))
+        for b in ("equality", "inequality")
+    }
+    alloc = out["inequality"].allocation
+    used = np.bincount(instance.association, weights=alloc.f_rsu_hz, minlength=instance.n_rsus)
+    out["frequency_used"] = used / instance.rsu["f_max_hz"]
+    return out

@@ -78,3 +78,36 @@ def test_mindtpy_on_the_inequality_model_finds_nothing_better(ib, tutorial_insta
     out = get_backend("mindtpy", "minlp").solve(m, 30, 1e-6, {}, False)
     assert out.has_point
     assert pyo.value(m.objective) >= ours * (1 - 1e-7)
+
+
+def test_package_inequality_budgets_agree_with_the_answer(ib, tutorial_instance):
+    """Part 4: the package's budgets="inequality" reaches the enumerated optimum."""
+    settings = llmv2x.SolveSettings()
+    ours = cost_terms(
+        tutorial_instance, ib.optimal_inequality(tutorial_instance, settings), settings
+    )
+    runs = ib.package_inequality(tutorial_instance, settings)
+    ineq = runs["inequality"]
+    assert ineq.problem.budgets == "inequality"
+    assert ineq.objective == pytest.approx(ours.total, rel=1e-7)
+    assert np.all(ineq.allocation.alpha == 1)
+    assert np.all(runs["frequency_used"] < 0.9)  # every RSU leaves frequency unused
+
+
+def test_with_deadlines_the_sink_stays_away_and_frequency_stays_unused(ib):
+    """Part 5: deadlines (tau_D = 1.1) raise the cost, but under "<=" every vehicle still
+    offloads ("=" keeps a sink). The deadlines need fast shares at the crowded RSU 0, whose
+    frequency budget now binds; RSU 1 (one vehicle) still leaves most of its frequency unused."""
+    inst = llmv2x.generate_instance(
+        seed=2, name="tutorial", vehicles=6, rsus=2, deadline_tightness=1.1
+    )
+    runs = ib.package_inequality(inst, llmv2x.SolveSettings())
+    eq, ineq = runs["equality"], runs["inequality"]
+    settings = llmv2x.SolveSettings(budgets="inequality")
+    assert llmv2x.evaluate(inst, ineq.allocation, settings).feasible
+    assert ineq.objective < eq.objective
+    assert np.any(eq.allocation.alpha == inst.layers)
+    assert np.all(ineq.allocation.alpha == 1)
+    used = runs["frequency_used"]
+    assert used[0] == pytest.approx(1.0, rel=1e-6)
+    assert used[1] < 0.5
