@@ -16,10 +16,16 @@ not raise that RSU's cost: the objective sequence is monotone and every iterate 
 When the rounds settle, a joint step per RSU (``joint.py``: all of the RSU's variables in one
 SLSQP, alpha relaxed, then rounded and the blocks re-solved) lets compute time and
 transmission time trade across the blocks; rounds follow while it improves.
-Association as a decision is not modelled here (``check_instance`` refuses it for ``ao``).
+Association as a decision: ``association`` (reassignment moves between AO rounds).
+
+Speed: every SLSQP call runs with OpenBLAS on one thread (``point.one_blas_thread``: its
+subproblems have tens of variables, and worker threads made them 5-10x slower on two
+loaded cores), and a round skips a block on an RSU whose point that block last left
+unchanged (``Family.round_``).
 
 Modules: ``point`` (the mutable point), ``blocks`` (blocks I and II), ``joint`` (the joint
-step); ``solve_ao_family`` itself lives in ``llmv2x.solvers.ao`` and is re-exported here.
+step), ``association`` (moves); ``solve_ao_family`` itself lives in ``llmv2x.solvers.ao``
+and is re-exported here.
 """
 
 from __future__ import annotations
