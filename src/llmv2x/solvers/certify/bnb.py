@@ -249,27 +249,43 @@ def _natural_snr(instance: Instance, rows: Rows) -> Rows:
     )
 
 
-def _branch_row(nd: Node, vals: RowValues, idx: np.ndarray) -> tuple[int, int] | None:
-    """(row within the node, last alpha of the left child) of the most ambiguous row, or None
-    when every alpha is fixed."""
+def _branch_row(nd: Node, vals: RowValues, idx: np.ndarray, slack: float) -> tuple[int, int] | None:
+    """(row within the node, last alpha of the left child), or None when every alpha is fixed.
+
+    Near-optimal alphas of a row are those whose bound at the dual prices is within
+    ``slack`` (the node's gap) of the row's best; the dual mixes them. The row whose
+    near-optimal alphas span the widest range is cut in the middle of that span (a wide
+    span is where the duality gap comes from; two neighbours cost about the same). When
+    every span is a single alpha, the row whose two best alphas are closest is cut
+    between them.
+    """
     rows = nd.rows
     free = np.flatnonzero(rows.a_hi > rows.a_lo)
     if free.size == 0:
         return None
     al = vals.alpha_lower[idx[free]]
-    order = np.argsort(al, axis=1)
-    a1, a2 = order[:, 0], order[:, 1]
-    d = al[np.arange(free.size), a2] - al[np.arange(free.size), a1]
-    d = np.where(np.isfinite(d), d, np.inf)
-    j = int(np.argmin(d))
-    r = int(free[j])
-    best, second = int(a1[j]) + 1, int(a2[j]) + 1
-    # cut halfway between the two best alphas: each child keeps one, and a wide range
-    # (where the dual mixes alphas) is halved instead of peeled one alpha at a time
-    if np.isfinite(d[j]):
-        cut = (best + second) // 2
+    lo_al = np.min(al, axis=1, keepdims=True)
+    near = np.isfinite(al) & (al <= lo_al + slack)
+    cols = np.arange(al.shape[1])
+    first = np.where(near.any(axis=1), np.argmax(near, axis=1), 0)
+    last = np.where(near.any(axis=1), al.shape[1] - 1 - np.argmax(near[:, ::-1], axis=1), 0)
+    span = last - first
+    del cols
+    if span.max() > 0:
+        j = int(np.argmax(span))
+        r = int(free[j])
+        cut = (int(first[j]) + int(last[j]) + 2) // 2  # alphas are 1-based
     else:
-        cut = (int(rows.a_lo[r]) + int(rows.a_hi[r])) // 2
+        order = np.argsort(al, axis=1)
+        a1, a2 = order[:, 0], order[:, 1]
+        d = al[np.arange(free.size), a2] - al[np.arange(free.size), a1]
+        d = np.where(np.isfinite(d), d, np.inf)
+        j = int(np.argmin(d))
+        r = int(free[j])
+        if np.isfinite(d[j]):
+            cut = (int(a1[j]) + int(a2[j]) + 2) // 2
+        else:
+            cut = (int(rows.a_lo[r]) + int(rows.a_hi[r])) // 2
     cut = min(max(cut, int(rows.a_lo[r])), int(rows.a_hi[r]) - 1)
     return r, cut
 
@@ -339,7 +355,7 @@ def search(
                 continue
             for _ in range(min(BATCH_PER_RSU, len(h))):
                 batch.append(heapq.heappop(h))
-        if not batch or expired():
+        if not batch or (nodes and expired()):  # the roots always get a bound and a point
             for nd in batch:
                 heapq.heappush(heaps[nd.rsu], nd)
             break
@@ -390,7 +406,7 @@ def search(
                 stuck[nd.rsu] = min(stuck.get(nd.rsu, np.inf), bound)  # pruned: keep its bound
                 continue
             idx = np.flatnonzero(group == i)
-            br = _branch_row(nd, vals, idx)
+            br = _branch_row(nd, vals, idx, (u - bound) if np.isfinite(u) else np.inf)
             if br is None:
                 if nd.tries + 1 >= LEAF_TRIES:
                     stuck[nd.rsu] = min(stuck.get(nd.rsu, np.inf), bound)
