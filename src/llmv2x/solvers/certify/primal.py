@@ -1,19 +1,27 @@
-"""Primal recovery for groups whose alphas are fixed (leaves and dives of ``bnb``): the RSU's
-problem is then convex, and its optimum is where the rows' minimisers exactly use the
-budgets. Newton's method on the two scaled prices, with a finite-difference Jacobian, finds
-prices whose points sum to F_m and B_m (docs/exact.md); the points there, put onto the
-budgets, are near-optimal feasible points.
+"""Incumbents of the branch and bound of ``bnb`` (docs/exact.md, "The problem family under
+fixed association").
+
+Points from the dual: each vehicle's shares of F_m and B_m at the dual prices, put onto the
+budgets (``primal_from_dual``), fixed, and every vehicle re-optimised by the row oracle over
+all its alphas. For groups whose alphas are fixed (leaves and dives) the RSU's problem is
+convex, and its optimum is where the rows' minimisers exactly use the budgets: Newton's
+method on the two scaled prices, with a finite-difference Jacobian, finds such prices
+(``newton_prices``, ``recover``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from llmv2x.instances.schema import Instance
+from llmv2x.models import physics
+from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.certify.dual import Groups
-from llmv2x.solvers.certify.oracle import RowValues, row_oracle
+from llmv2x.solvers.certify.oracle import Rows, RowValues, row_oracle
 
 #: Newton steps of the price recovery.
 NEWTON_STEPS = 6
@@ -112,3 +120,219 @@ def _pick(a: RowValues, b: RowValues, take: np.ndarray) -> RowValues:
         x, y = getattr(a, k), getattr(b, k)
         kw[k] = np.where(take[:, None] if x.ndim == 2 else take, y, x)
     return RowValues(**kw)
+
+
+@dataclass
+class Incumbent:
+    """The best point per vehicle (arrays over vehicles) and its value per RSU."""
+
+    value: np.ndarray  # per RSU (+inf: none)
+    alpha: np.ndarray
+    f_vehicle: np.ndarray
+    f_rsu: np.ndarray
+    p: np.ndarray
+    b: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, m: int) -> Incumbent:
+        """No point yet."""
+        nan = np.full(n, np.nan)
+        return cls(np.full(m, np.inf), nan.copy(), nan.copy(), nan.copy(), nan.copy(), nan.copy())
+
+    def offer(
+        self, rsu: int, veh: np.ndarray, value: float, vals: RowValues, idx: np.ndarray
+    ) -> bool:
+        """Keep RSU ``rsu``'s point (rows ``idx`` of ``vals``, vehicles ``veh``) if better."""
+        if not value < self.value[rsu]:
+            return False
+        self.value[rsu] = value
+        self.alpha[veh] = vals.alpha[idx]
+        self.f_vehicle[veh] = vals.f_vehicle[idx]
+        self.f_rsu[veh] = vals.f_rsu[idx]
+        self.p[veh] = vals.p[idx]
+        self.b[veh] = vals.b[idx]
+        return True
+
+
+def budgets(instance: Instance, rsu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        instance.rsu["f_max_hz"][rsu].astype(float),
+        instance.rsu["bandwidth_hz"][rsu].astype(float),
+    )
+
+
+def _shares(x: np.ndarray, floor: float, total: float, fill: bool) -> np.ndarray:
+    """Shares >= floor summing to ``total`` (or at most ``total`` when not ``fill``)."""
+    x = np.where(np.isfinite(x), np.maximum(x, floor), floor)
+    s = float(np.sum(x))
+    if not fill and s <= total:
+        return x
+    room = total - floor * x.size
+    extra = x - floor
+    if room < 0:
+        return np.full(x.size, total / x.size)
+    if float(np.sum(extra)) <= 0:
+        return np.full(x.size, floor + room / x.size)
+    return floor + extra * (room / float(np.sum(extra)))
+
+
+def _protected(
+    x: np.ndarray, floor: float, total: float, fill: bool, keep: np.ndarray
+) -> np.ndarray:
+    """``_shares`` where the rows ``keep`` (at their deadline or energy budget) keep their
+    share and the others absorb the difference; plain ``_shares`` when they cannot."""
+    x = np.where(np.isfinite(x), np.maximum(x, floor), floor)
+    if not keep.any() or keep.all():
+        return _shares(x, floor, total, fill)
+    rest = total - float(np.sum(x[keep]))
+    if rest < floor * (~keep).sum():
+        return _shares(x, floor, total, fill)
+    out = x.copy()
+    out[~keep] = _shares(x[~keep], floor, rest, fill)
+    return out
+
+
+def _share_variants(
+    vals: RowValues,
+    idx: np.ndarray,
+    ups: int,
+    fm: float,
+    bm: float,
+    fill_f: bool,
+    tight: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Ways to put the dual points' shares onto the budgets: all rescaled alike; the rows at
+    their deadline or energy budget (``tight``) kept and the others rescaled; and the
+    vehicles that keep every layer (no RSU cost) at the floor, taking only a surplus."""
+    b = _shares(vals.b[idx], B_FLOOR_HZ, bm, fill=True)
+    f = vals.f_rsu[idx]
+    out = [(_shares(f, F_RSU_FLOOR_HZ, fm, fill=fill_f), b)]
+    t = tight[idx]
+    if t.any():
+        out.append(
+            (
+                _protected(f, F_RSU_FLOOR_HZ, fm, fill_f, t),
+                _protected(vals.b[idx], B_FLOOR_HZ, bm, True, t),
+            )
+        )
+    local = vals.alpha[idx] == ups
+    if local.any() and (~local).any():
+        g = np.full(idx.size, F_RSU_FLOOR_HZ)
+        g[~local] = _shares(
+            f[~local], F_RSU_FLOOR_HZ, fm - F_RSU_FLOOR_HZ * local.sum(), fill=False
+        )
+        surplus = fm - float(np.sum(g))
+        if fill_f and surplus > 0:
+            g[local] += surplus / local.sum()
+        out.append((g, b))
+    return out
+
+
+def _tight(instance: Instance, problem: Problem, rows: Rows, vals: RowValues) -> np.ndarray:
+    """Rows whose point is at its deadline or energy budget (within 1e-7 relative)."""
+    n, m = rows.vehicle, rows.rsu
+    v, r = instance.vehicle, instance.rsu
+    a, ups = vals.alpha, instance.layers
+    with np.errstate(all="ignore"):
+        rate = physics.uplink_rate(vals.b, vals.p, rows.gain, instance.noise_psd_w_per_hz)
+        t = (
+            a
+            * physics.compute_time(
+                instance.psi[n], vals.f_vehicle, v["gpu_cores"][n], v["flops_per_cycle"][n]
+            )
+            + (ups - a)
+            * physics.compute_time(
+                instance.psi[n], vals.f_rsu, r["gpu_cores"][m], r["flops_per_cycle"][m]
+            )
+            + physics.transmit_time(instance.bits[n], rate)
+        )
+        e = a * physics.compute_energy(
+            instance.psi[n],
+            vals.f_vehicle,
+            v["kappa"][n],
+            v["gpu_cores"][n],
+            v["flops_per_cycle"][n],
+        ) + physics.transmit_energy(vals.p, instance.bits[n], rate)
+        out = np.zeros(len(rows), bool)
+        if problem.deadlines:
+            out |= t >= instance.deadline_s[n] * (1.0 - 1e-7)
+        if problem.energy_budgets:
+            out |= e >= instance.energy_budget_j[n] * (1.0 - 1e-7)
+    return out
+
+
+def primal_from_dual(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    rsus: list[int],
+    vals: RowValues,
+    groups: Groups,
+    inc: Incumbent,
+) -> None:
+    """For each group (RSU ``rsus[i]``): the dual points' shares put onto the budgets
+    (``_share_variants``), fixed, and every vehicle re-optimised over all its alphas; the
+    RSU's value is offered to ``inc``."""
+    ups = int(instance.layers)
+    tight = _tight(instance, problem, groups.rows, vals)
+    parts, f_s, b_s, who, src = [], [], [], [], []
+    for i in range(len(rsus)):
+        idx = np.flatnonzero(groups.group == i)
+        fm, bm = float(groups.F[i]), float(groups.B[i])
+        for fs, bs in _share_variants(vals, idx, ups, fm, bm, not problem.inequality, tight):
+            f_s.append(fs)
+            b_s.append(bs)
+            start = sum(len(x) for x in parts)
+            parts.append(np.arange(start, start + idx.size))
+            who.append(i)
+            src.append(idx)
+    fs, bs = np.concatenate(f_s), np.concatenate(b_s)
+    base = groups.rows.take(np.concatenate(src))
+    rows = base.with_domain(
+        f_lo=fs,
+        f_hi=fs,
+        b_lo=bs,
+        b_hi=bs,
+        a_lo=np.ones(len(fs), np.int64),
+        a_hi=np.full(len(fs), ups),
+    )
+    rows = _natural_snr(instance, rows)
+    pv = row_oracle(instance, settings, problem, rows, np.zeros(len(fs)), np.zeros(len(fs)))
+    for part, i in zip(parts, who, strict=True):
+        if np.all(np.isfinite(pv.upper[part])):
+            inc.offer(rsus[i], rows.vehicle[part], float(np.sum(pv.upper[part])), pv, part)
+
+
+def _natural_snr(instance: Instance, rows: Rows) -> Rows:
+    """SNR range implied by the p bounds and the (new) b bounds."""
+    v = instance.vehicle
+    k = rows.gain / instance.noise_psd_w_per_hz
+    return rows.with_domain(
+        g_lo=k * v["p_min_w"][rows.vehicle] / rows.b_hi,
+        g_hi=k * v["p_max_w"][rows.vehicle] / rows.b_lo,
+    )
+
+
+def recover(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    specs: list[tuple[int, Rows, float, float]],
+    inc: Incumbent,
+) -> None:
+    """Newton price recovery (``primal.newton_prices``) for groups with fixed alphas, then
+    their points put onto the budgets and offered to ``inc``."""
+    rows = concat([sp[1] for sp in specs])
+    group = np.concatenate([np.full(len(sp[1]), i) for i, sp in enumerate(specs)])
+    f_b, b_b = budgets(instance, np.array([sp[0] for sp in specs]))
+    groups = Groups(rows, group, f_b, b_b, free_sigma=not problem.inequality)
+    sig = np.array([sp[2] for sp in specs], float)
+    lam = np.array([sp[3] for sp in specs], float)
+    vals = newton_prices(instance, settings, problem, groups, sig, lam)
+    primal_from_dual(instance, settings, problem, [sp[0] for sp in specs], vals, groups, inc)
+
+
+def concat(parts: list[Rows]) -> Rows:
+    return Rows(
+        **{k: np.concatenate([getattr(p, k) for p in parts]) for k in Rows.__dataclass_fields__}
+    )
