@@ -225,3 +225,25 @@ def test_d1_series_matches_high_precision():
         x = Decimal(g)
         exact = float((1 + x).ln() - x / (1 + x))
         assert d1(np.array([g]))[0] == pytest.approx(exact, rel=1e-13)
+
+
+def test_snr_functions_are_convex_and_log_concave():
+    """docs/exact.md 11.2: e^u / ln(1 + e^u) is convex and ln ln(1 + e^u) is concave in u
+    (50-digit second differences on u in [-40, 40])."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    h = Decimal("1e-8")
+
+    def phi(u: Decimal) -> Decimal:
+        return u.exp() / (1 + u.exp()).ln()
+
+    def lns(u: Decimal) -> Decimal:
+        return (1 + u.exp()).ln().ln()
+
+    for k in range(-80, 81):
+        u = Decimal(k) / 2
+        d2phi = (phi(u + h) - 2 * phi(u) + phi(u - h)) / (h * h)
+        d2lns = (lns(u + h) - 2 * lns(u) + lns(u - h)) / (h * h)
+        assert d2phi > 0, u
+        assert d2lns < 0, u
