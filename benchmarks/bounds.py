@@ -244,13 +244,70 @@ def study(args: argparse.Namespace, out: Path) -> None:
             report(args, out)
 
 
-def _cell(r: Any) -> str:
-    note = " (licence)" if "licence" in str(r.message).lower() else ""
-    parts = [f"{r.status}{note}"]
-    if pd.notna(r.gap):
-        parts.append(f"gap {100 * r.gap:.3g} %")
-    parts.append(f"{r.time_s:.1f} s")
-    return ", ".join(parts)
+def _family_table(g: pd.DataFrame) -> pd.DataFrame:
+    """One line per (instance, run): status, incumbent, bound, gap (%), time."""
+    note = g["message"].fillna("").astype(str).str.lower().str.contains("licence")
+    return pd.DataFrame(
+        {
+            "instance": g["instance"],
+            "run": g["run"],
+            "status": g["status"].where(~note, g["status"] + " (licence)"),
+            "incumbent": g["objective"],
+            "bound": g["bound"],
+            "gap %": 100 * g["gap"],
+            "time s": g["time_s"],
+        }
+    )
+
+
+def _num(v: Any) -> str:
+    return "-" if pd.isna(v) else f"{v:.6g}"
+
+
+def compact(g: pd.DataFrame) -> pd.DataFrame:
+    """Runs as rows, N as columns; cell ``incumbent / bound (gap %), time s`` or the status."""
+    out: dict[str, dict[str, str]] = {}
+    for r in g.itertuples(False):
+        if r.status in ("refused", "error"):
+            licence = "licence" in str(r.message).lower()
+            cell = "licence-limited" if licence else str(r.status)
+        else:
+            gap = "" if pd.isna(r.gap) else f" ({100 * r.gap:.2g} %)"
+            cell = f"{_num(r.objective)} / {_num(r.bound)}{gap}, {r.time_s:.0f} s"
+            if r.status not in ("optimal", "converged", "feasible"):
+                cell += f" [{r.status}]"
+        out.setdefault(r.run, {})[f"N = {r.N}"] = cell
+    table = pd.DataFrame.from_dict(out, orient="index")
+    table = table.reindex(index=[x for x in RUNS if x in out])
+    table = table[sorted(table.columns, key=lambda c: int(c.split("=")[1]))]
+    return table.fillna("").rename_axis("run").reset_index()
+
+
+def vs_scip(df: pd.DataFrame) -> pd.DataFrame:
+    """Per instance: our bound and gap next to SCIP's best (plain or strong)."""
+    rows = []
+    for inst, g in df.groupby("instance", sort=False):
+        ours = g[g["run"] == "exact"]
+        scip = g[g["run"].str.startswith("scip:")]
+        if ours.empty or scip.empty:
+            continue
+        best_inc = g["objective"].min()
+        sb = scip["bound"].max()
+        ob = ours["bound"].iloc[0]
+        rows.append(
+            {
+                "instance": inst,
+                "best incumbent": best_inc,
+                "ours: bound": ob,
+                "ours: status": ours["status"].iloc[0],
+                "ours: time s": ours["time_s"].iloc[0],
+                "SCIP best bound": sb,
+                "ours below SCIP %": 100 * (sb - ob) / abs(best_inc) if pd.notna(ob) else math.nan,
+                "gap to best incumbent, ours %": 100 * (best_inc - ob) / abs(best_inc),
+                "... SCIP %": 100 * (best_inc - sb) / abs(best_inc),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def report(args: argparse.Namespace, out: Path) -> None:
@@ -276,18 +333,20 @@ def report(args: argparse.Namespace, out: Path) -> None:
         f"Code: git {git_state()}. Versions: " + "; ".join(solver_versions()),
         "",
     ]
+    lines += [
+        "## Our bound vs SCIP's",
+        "",
+        "Positive `ours below SCIP`: SCIP's bound (the better of plain and strong) is the "
+        "stronger one; gaps are to the best incumbent of all runs on the instance.",
+        "",
+        md_table(vs_scip(df)),
+        "",
+    ]
     for fam, (title, *_rest) in FAMILIES.items():
         g = df[df["family"] == fam]
-        if g.empty:
-            continue
-        cells = {(r.instance, r.run): _cell(r) for r in g.itertuples(False)}
-        table = pd.DataFrame(
-            [
-                {"instance": i, **{run: cells.get((i, run), "") for run in RUNS}}
-                for i in dict.fromkeys(g["instance"])
-            ]  # fmt: skip
-        )
-        lines += [f"## Family {fam}: {title}", "", md_table(table), ""]
+        if not g.empty:
+            lines += [f"## Family {fam}: {title}", "", "incumbent / bound (gap), time:", "",
+                      md_table(compact(g)), "", md_table(_family_table(g), 4), ""]  # fmt: skip
     full = df[["instance", "run", "status", "objective", "bound", "gap", "time_s", "message"]]
     full = full.assign(message=full["message"].fillna("").astype(str).str.slice(0, 110))
     lines += ["## All rows", "", md_table(full, 6), ""]
