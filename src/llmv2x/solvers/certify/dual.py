@@ -162,10 +162,18 @@ def maximise(
     open_ = np.ones(n, bool)
     delta = np.full(n, np.nan)
     best_vals: RowValues | None = None
+    warm: dict[str, np.ndarray] = {}
     for _ in range(maxit):
         sig, lam = s_try / scale_f, t_try / scale_b
         vals = row_oracle(
-            instance, settings, problem, groups.rows, sig[groups.group], lam[groups.group]
+            instance,
+            settings,
+            problem,
+            groups.rows,
+            sig[groups.group],
+            lam[groups.group],
+            eps=max(1e-9, 0.01 * tol),
+            warm=warm,
         )
         st.steps += 1
         d = group_bound(groups, vals.lower, sig, lam)

@@ -235,17 +235,31 @@ def row_oracle(
     lam: np.ndarray,
     *,
     eps: float = 1e-9,
+    warm: dict[str, Any] | None = None,
 ) -> RowValues:
     """q_r = min cost_n + sigma_r f_r + lam_r b over the row's domain (design in docs/exact.md).
 
     ``sigma`` and ``lam`` are per row. A negative ``lam`` is bounded by q_r(sigma, 0) +
     lam b_hi (valid, not tight): callers price bandwidth with lam >= 0 (docs/exact.md).
-    ``eps`` is the relative gap at which a (row, alpha) search stops.
+    ``eps`` is the relative gap at which a (row, alpha) search stops. ``warm``: a dict the
+    oracle reads and updates with the deadline multipliers of its last call on the same
+    rows, to warm-start the next call (prices that moved a little).
     """
     ups = int(instance.layers)
     nrows = len(rows)
     e, x, row, alpha = _elements(instance, settings, problem, rows, sigma, lam)
-    lo, up, pt, infeasible = solve_elements(e, x, eps, row)
+    mu0 = None
+    if (
+        warm is not None
+        and np.array_equal(warm.get("row"), row)
+        and np.array_equal(warm.get("alpha"), alpha)
+    ):
+        mu0 = warm["mu"]
+    lo, up, pt, infeasible, mu = solve_elements(e, x, eps, row, mu0)
+    if warm is not None:
+        warm.update(
+            row=row, alpha=alpha, mu=np.where(np.isfinite(mu), mu, mu0 if mu0 is not None else mu)
+        )
     neg = np.minimum(x.lam, 0.0) * e.bhi
     lo = lo + neg
     alpha_lower = np.full((nrows, ups), np.inf)

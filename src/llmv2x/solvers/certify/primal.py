@@ -202,11 +202,13 @@ def _share_variants(
     tight: np.ndarray,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Ways to put the dual points' shares onto the budgets: all rescaled alike; the rows at
-    their deadline or energy budget (``tight``) kept and the others rescaled; and the
-    vehicles that keep every layer (no RSU cost) at the floor, taking only a surplus."""
+    their deadline or energy budget (``tight``) kept and the others rescaled; the vehicles
+    that keep every layer (no RSU cost) at the floor, taking only a surplus; and equal
+    shares (the generator's reference split: it meets deadlines drawn with tightness >= 1)."""
     b = _shares(vals.b[idx], B_FLOOR_HZ, bm, fill=True)
     f = vals.f_rsu[idx]
     out = [(_shares(f, F_RSU_FLOOR_HZ, fm, fill=fill_f), b)]
+    out.append((np.full(idx.size, fm / idx.size), np.full(idx.size, bm / idx.size)))
     t = tight[idx]
     if t.any():
         out.append(

@@ -112,12 +112,14 @@ def _value(
 
 
 def solve_elements(
-    e: Elem, x: Aux, eps: float, row: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Per element: (lower, upper, point, proven infeasible). ``row`` maps elements to rows:
-    an element whose bound reaches its row's best value is not refined further (its bound
-    stays valid, the row's minimum is elsewhere)."""
+    e: Elem, x: Aux, eps: float, row: np.ndarray, mu0: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Per element: (lower, upper, point, proven infeasible, deadline multiplier). ``row``
+    maps elements to rows: an element whose bound reaches its row's best value is not
+    refined further (its bound stays valid, the row's minimum is elsewhere). ``mu0``: warm
+    multipliers per element (NaN: none)."""
     size = e.tv.shape[0]
+    mu_out = np.full(size, np.nan)
     e, infeasible = _energy_cap(e)
     lower = np.full(size, np.inf)
     upper = np.full(size, np.inf)
@@ -134,7 +136,7 @@ def solve_elements(
 
     live = np.flatnonzero(~infeasible)
     if live.size == 0:
-        return lower, upper, point, infeasible
+        return lower, upper, point, infeasible, mu_out
     sub, sx = e.take(live), x.take(live)
     l0, pt0 = _lagrangian(sub, 1.0, np.zeros(live.size))
     p0, v0, ok0, _ = _value(sub, sx, pt0)
@@ -148,9 +150,10 @@ def solve_elements(
         lower[need[tmin > tsub.D]] = np.inf
         need = need[~(tmin > tsub.D)]
     if need.size:
-        _search_mu(e, x, need, np.abs(lower[need]), eps, keep, lower, upper, row)
+        m0 = None if mu0 is None else mu0[need]
+        mu_out[need] = _search_mu(e, x, need, np.abs(lower[need]), eps, keep, lower, upper, row, m0)
     lower[infeasible] = np.inf
-    return lower, upper, point, infeasible
+    return lower, upper, point, infeasible, mu_out
 
 
 def _search_mu(
@@ -163,11 +166,20 @@ def _search_mu(
     lower: np.ndarray,
     upper: np.ndarray,
     row: np.ndarray,
-) -> None:
-    """Find the deadline multiplier: bracket by factors of 8, then a secant search on log mu
-    (Illinois) of time(mu) = deadline. Every mu evaluated tightens the bound (weak duality)."""
+    mu0: np.ndarray | None = None,
+) -> np.ndarray:
+    """Find the deadline multiplier: bracket by growing factors (from 8, or from 1.3 around
+    a warm start ``mu0``), then a secant search on log mu (Illinois) of time(mu) = deadline.
+    Every mu evaluated tightens the bound (weak duality). Returns the final multipliers."""
     d_pt = x.d_pt[idx]
     mu = np.maximum(scale, 1e-300) / d_pt
+    fac = np.full(idx.size, 8.0)
+    fac_warm = np.zeros(idx.size, bool)
+    if mu0 is not None:
+        warm = np.isfinite(mu0) & (mu0 > 0)
+        mu = np.where(warm, mu0, mu)
+        fac = np.where(warm, 1.3, fac)
+        fac_warm = warm
     lo = np.zeros(idx.size)
     hi = np.full(idx.size, np.inf)
     h_lo = np.full(idx.size, np.nan)
@@ -181,7 +193,9 @@ def _search_mu(
         gi = idx[a]
         sub, sx = e.take(gi), x.take(gi)
         # loose inner searches while the multiplier is far, exact ones near it
-        lm, pt = _lagrangian(sub, 1.0, mu[a], max(U_RTOL, 1e-5 * 0.03**it))
+        # (exact from the start after a warm start: a noisy time would misplace the bracket)
+        rtol = np.where(fac_warm[a], U_RTOL, max(U_RTOL, 1e-5 * 0.03**it))
+        lm, pt = _lagrangian(sub, 1.0, mu[a], rtol)
         p, v, ok, tnow = _value(sub, sx, pt)
         keep(gi, lm - mu[a] * sub.D, p, v, ok)
         with np.errstate(all="ignore"):
@@ -202,7 +216,9 @@ def _search_mu(
         h_hi_new = np.where(~feas & (s_old == -1), 0.5 * h_hi_new, h_hi_new)
         side[a] = np.where(feas, 1, -1)
         hi[a], h_hi[a], lo[a], h_lo[a] = hi_new, h_hi_new, lo_new, h_lo_new
-        nxt = np.where(np.isinf(hi[a]), mu[a] * 8.0, np.where(lo[a] == 0, mu[a] / 8.0, np.nan))
+        f = fac[a]
+        nxt = np.where(np.isinf(hi[a]), mu[a] * f, np.where(lo[a] == 0, mu[a] / f, np.nan))
+        fac[a] = np.minimum(f * 4.0, 1e6)
         both = np.isnan(nxt)
         if both.any():
             with np.errstate(all="ignore"):
@@ -214,6 +230,7 @@ def _search_mu(
         stuck = both & (hi[a] - lo[a] <= 1e-15 * hi[a])
         mu[a] = nxt
         active[a] = ~(done | stuck | (mu[a] <= 0) | ~np.isfinite(mu[a]))
+    return np.where(np.isfinite(hi), hi, mu)
 
 
 def _row_best(upper: np.ndarray, row: np.ndarray, eps: float) -> np.ndarray:
