@@ -192,8 +192,8 @@ def run_isolated(inst: Instance, variant: str, run: str, limit: float) -> dict[s
         row = {
             "status": "error",
             "message": f"crash: killed or died (exit code {proc.exitcode})",
-            "time_s": time.perf_counter() - t0,
         }
+    row.setdefault("time_s", time.perf_counter() - t0)  # a crash row has none of its own
     return row
 
 
