@@ -144,3 +144,39 @@ def test_default_p1_keeps_its_path():
     assert var.status == "optimal"
     # inequality budgets relax P1: never worse
     assert var.objective <= res.objective * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("budgets", ["inequality", "equality"])
+def test_every_price_gives_a_valid_rsu_bound(budgets):
+    """Weak duality per price (docs/exact.md 11.5): D_m(sigma, lambda) at random prices (free
+    sigma under equality) is below RSU m's cost at exact's optimal point."""
+    from llmv2x.models.evaluator import cost_terms
+    from llmv2x.problem import Problem
+    from llmv2x.solvers.certify.dual import Groups, group_bound
+    from llmv2x.solvers.certify.oracle import Rows, row_oracle
+
+    inst = small(7, vehicles=4, deadline_tightness=1.6, energy_tightness=1.2)
+    s = SolveSettings(budgets=budgets)
+    prob = Problem.of(inst, s)
+    # any feasible point bounds the optimum from above; exact's (even cut short) is close
+    ex = llmv2x.solve(inst, method="exact", budgets=budgets, time_limit=3.0)
+    terms = cost_terms(inst, ex.allocation, s)
+    per_vehicle = terms.vehicle + terms.rsu + terms.comm
+    rsu_cost = np.bincount(inst.association, weights=per_vehicle, minlength=inst.n_rsus)
+    rows = Rows.fixed(inst, prob)
+    groups = Groups(
+        rows,
+        rows.rsu,
+        inst.rsu["f_max_hz"].astype(float),
+        inst.rsu["bandwidth_hz"].astype(float),
+        free_sigma=budgets == "equality",
+    )
+    rng = np.random.default_rng(3)
+    served = np.bincount(inst.association, minlength=inst.n_rsus) > 0
+    for _ in range(6):
+        lo = -3e-9 if budgets == "equality" else 0.0
+        sig = rng.uniform(lo, 3e-9, inst.n_rsus)
+        lam = rng.uniform(0.0, 2e-6, inst.n_rsus)
+        vals = row_oracle(inst, s, prob, rows, sig[rows.rsu], lam[rows.rsu])
+        d = group_bound(groups, vals.lower, sig, lam)
+        assert np.all(d[served] <= rsu_cost[served] * (1 + 1e-9))
