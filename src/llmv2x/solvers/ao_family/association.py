@@ -40,6 +40,8 @@ FAILS_PER_PASS = 12
 #: a re-solved move gets the joint step only when its block rounds come this close
 #: (relative) to beating the current cost of the two RSUs
 POLISH_WITHIN = 2e-3
+#: vehicles sent back to their start RSU to repair a priced association
+REPAIRS = 12
 #: passes of moves, each followed by AO rounds from the moved point
 MAX_PASSES = 4
 
@@ -211,11 +213,69 @@ def improve_association(
     return pt, rows
 
 
+def priced_starts(
+    instance: Instance, settings: SolveSettings, problem: Problem, alloc: Any, deadline: Any
+) -> list[Any]:
+    """Points on the associations each vehicle prefers at RSU prices: one call of the row
+    oracle (``llmv2x.solvers.certify``) on every link at the prices read off ``alloc``'s
+    marginal costs, and one at zero prices; each vehicle takes its cheapest priced row, the
+    shares are rescaled to the budgets and AO rounds repair and improve the point. Returned
+    unchecked (the caller keeps one only if the evaluator accepts it and it is better)."""
+    from llmv2x.solvers.certify import recovery
+    from llmv2x.solvers.certify.association import Dual
+
+    dual = Dual(instance, settings, problem)
+    if dual.veh_infeasible.size:
+        return []
+    out = []
+    for y in (dual.start(alloc), np.zeros(2 * instance.n_rsus)):
+        if deadline.expired():
+            break
+        dual(y)
+        start = recovery.argmin_start(instance, problem, dual.rows, dual.last_values)
+        if start is not None:
+            point = recovery.improve(instance, settings, problem, start, deadline)
+            out.append(_send_back(instance, settings, problem, point, alloc, deadline))
+    return out
+
+
+def _send_back(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    alloc: Any,
+    home: Any,
+    deadline: Any,
+    tries: int = REPAIRS,
+) -> Any:
+    """``alloc``, or when the evaluator names a vehicle whose deadline or energy budget
+    breaks, that vehicle moved back to its RSU in the feasible ``home`` (when it is there
+    already: the newcomer with the largest frequency share at its RSU) and AO rounds re-run
+    (up to ``tries`` times)."""
+    fam = Family(instance, settings, problem)
+    for _ in range(tries):
+        ev = evaluate(instance, alloc, settings, problem=problem)
+        if ev.feasible or "[" not in ev.worst or deadline.expired():
+            break
+        n = int(ev.worst.split("[")[1].rstrip("]"))
+        pt = Point.of(alloc, instance)
+        if pt.assoc[n] == home.association[n]:  # crowded at home: send back a newcomer
+            new = np.flatnonzero((pt.assoc == pt.assoc[n]) & (pt.assoc != home.association))
+            if new.size == 0:
+                break
+            n = int(new[np.argmax(pt.fr[new])])
+        pt = moved(fam, pt, n, int(home.association[n]))
+        alloc = run_family(instance, settings, problem, pt.allocation(), 10, deadline)[0]
+        alloc = alloc.allocation()
+    return alloc
+
+
 def solve_ao_decision(
     instance: Instance, settings: SolveSettings, problem: Problem, t0: float, deadline: Deadline
 ) -> Result:
-    """AO under ``association=decision``: AO on the instance's association, then passes of
-    reassignment moves alternating with AO rounds (``improve_association``).
+    """AO under ``association=decision``: AO on the instance's association, the priced
+    associations of ``priced_starts`` when better, then passes of reassignment moves
+    alternating with AO rounds (``improve_association``).
 
     Never worse than the fixed-association start: every kept move lowers the objective and
     the final point is checked by the evaluator (a rejected end point falls back to the
@@ -238,11 +298,15 @@ def solve_ao_decision(
             message=base.message,
         )
     start = base.allocation.replace(association=instance.association)
-    pt, rows = improve_association(instance, settings, problem, Point.of(start, instance), deadline)
-    best = start
+    best, best_obj = start, base.objective
+    for alloc in priced_starts(instance, settings, problem, start, deadline):
+        ev = evaluate(instance, alloc, settings, problem=problem)
+        if ev.feasible and ev.objective < best_obj:
+            best, best_obj = alloc, ev.objective
+    pt, rows = improve_association(instance, settings, problem, Point.of(best, instance), deadline)
     end = pt.allocation()
     ev = evaluate(instance, end, settings, problem=problem)
-    if ev.feasible and ev.objective <= base.objective:
+    if ev.feasible and ev.objective <= best_obj:
         best = end
     trace = pd.concat(
         [base.trace.get("ao", pd.DataFrame()), pd.DataFrame(rows).assign(start="association")],
