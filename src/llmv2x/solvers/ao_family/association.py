@@ -235,11 +235,11 @@ def priced_starts(
         start = recovery.argmin_start(instance, problem, dual.rows, dual.last_values)
         if start is not None:
             point = recovery.improve(instance, settings, problem, start, deadline)
-            out.append(_send_back(instance, settings, problem, point, alloc, deadline))
+            out.append(send_back(instance, settings, problem, point, alloc, deadline))
     return out
 
 
-def _send_back(
+def send_back(
     instance: Instance,
     settings: SolveSettings,
     problem: Problem,

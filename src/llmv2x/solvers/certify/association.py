@@ -30,7 +30,7 @@ from llmv2x.problem import Problem
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point
-from llmv2x.solvers.ao_family.association import improve_association
+from llmv2x.solvers.ao_family.association import improve_association, send_back
 from llmv2x.solvers.certify import master, recovery
 from llmv2x.solvers.certify.association_bnb import Node, search, split_of
 from llmv2x.solvers.certify.oracle import Rows, RowValues, row_oracle
@@ -278,7 +278,8 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
             notes.append(f"{name} {obj:.10g}")
         trace.note(objective=obj)
 
-    offer(recovery.own_association(instance, settings, problem, deadline), "own association")
+    home = recovery.own_association(instance, settings, problem, deadline)
+    offer(home, "own association")
     # the dual, warm-started from the incumbent's marginal prices
     y0 = dual.start(best)
     lo, hi = dual.box()
@@ -308,7 +309,10 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         start = recovery.argmin_start(instance, problem, d.rows, d.best_values)
         if start is not None and start.association.tobytes() not in tried:
             tried.add(start.association.tobytes())
-            offer(recovery.improve(instance, settings, problem, start, deadline), "dual argmins")
+            point = recovery.improve(instance, settings, problem, start, deadline)
+            if home is not None:  # deadlines broken by crowding: send vehicles back home
+                point = send_back(instance, settings, problem, point, home, deadline)
+            offer(point, "dual argmins")
 
     from_argmins(dual)
     if best is not None and dual.best_values is not None and not deadline.expired():
