@@ -40,6 +40,8 @@ FAILS_PER_PASS = 12
 #: a re-solved move gets the joint step only when its block rounds come this close
 #: (relative) to beating the current cost of the two RSUs
 POLISH_WITHIN = 2e-3
+#: master steps of the dual whose preferred associations AO tries as starts
+PRICE_STEPS = 6
 #: vehicles sent back to their start RSU to repair a priced association
 REPAIRS = 12
 #: passes of moves, each followed by AO rounds from the moved point
@@ -216,26 +218,40 @@ def improve_association(
 def priced_starts(
     instance: Instance, settings: SolveSettings, problem: Problem, alloc: Any, deadline: Any
 ) -> list[Any]:
-    """Points on the associations each vehicle prefers at RSU prices: one call of the row
-    oracle (``llmv2x.solvers.certify``) on every link at the prices read off ``alloc``'s
-    marginal costs, and one at zero prices; each vehicle takes its cheapest priced row, the
-    shares are rescaled to the budgets and AO rounds repair and improve the point. Returned
-    unchecked (the caller keeps one only if the evaluator accepts it and it is better)."""
-    from llmv2x.solvers.certify import recovery
+    """Points on the associations each vehicle prefers at RSU prices.
+
+    The row oracle (``llmv2x.solvers.certify``) prices every link at zero prices and along
+    ``PRICE_STEPS`` steps of the dual's master from the prices read off ``alloc``'s marginal
+    costs; at each new set of preferred rows the shares are rescaled to the budgets, AO rounds
+    repair and improve the point and ``send_back`` repairs what deadlines still break.
+    Returned unchecked (the caller keeps one only if the evaluator accepts it and it is
+    better)."""
+    from llmv2x.solvers.certify import master, recovery
     from llmv2x.solvers.certify.association import Dual
 
     dual = Dual(instance, settings, problem)
     if dual.veh_infeasible.size:
         return []
-    out = []
-    for y in (dual.start(alloc), np.zeros(2 * instance.n_rsus)):
-        if deadline.expired():
-            break
-        dual(y)
+    out: list[Any] = []
+    seen: set[bytes] = set()
+
+    def point(*_: Any) -> None:
+        if deadline.expired() or dual.last_values is None:
+            return
         start = recovery.argmin_start(instance, problem, dual.rows, dual.last_values)
-        if start is not None:
-            point = recovery.improve(instance, settings, problem, start, deadline)
-            out.append(send_back(instance, settings, problem, point, alloc, deadline))
+        if start is None or start.association.tobytes() in seen:
+            return
+        seen.add(start.association.tobytes())
+        pt = recovery.improve(instance, settings, problem, start, deadline)
+        out.append(send_back(instance, settings, problem, pt, alloc, deadline))
+
+    dual(np.zeros(2 * instance.n_rsus))
+    point()
+    y0 = dual.start(alloc)
+    delta0 = max(0.5 * float(np.max(np.abs(y0), initial=0.0)), 1e-9)
+    master.maximise(
+        dual, y0, *dual.box(), delta0, max_iter=PRICE_STEPS, deadline=deadline, on_value=point
+    )
     return out
 
 
