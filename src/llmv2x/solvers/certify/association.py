@@ -47,6 +47,8 @@ DUAL_MAX_ITER = 150
 DUAL_SHARE = 0.5
 #: default relative gap at which the search stops (option ``gap``, as for fixed association)
 GAP = 1e-6
+#: argmin associations of the root dual's evaluations tried as points (besides its best)
+ROOT_POINTS = 6
 #: most branch-and-bound nodes
 MAX_NODES = 400
 #: rows per vehicle in the dual's working set on instances with more links than that
@@ -294,26 +296,39 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         def expired(self) -> bool:
             return deadline.expired() or dual_deadline.expired()
 
-    res, picks = maximise_root(
-        dual, y0, (lo, hi), delta0, min(DUAL_TOL, gap_tol), _Both(), lambda v: trace.note(bound=v)
-    )
+    tried: set[bytes] = set()
+
+    def from_argmins(d: Dual, values: RowValues | None = None) -> bool:
+        """Offer the point of ``d``'s argmins (at its best prices by default); True when
+        their association was new."""
+        values = d.best_values if values is None else values
+        if values is None or deadline.expired():
+            return False
+        start = recovery.argmin_start(instance, problem, d.rows, values)
+        if start is None or start.association.tobytes() in tried:
+            return False
+        tried.add(start.association.tobytes())
+        point = recovery.improve(instance, settings, problem, start, deadline)
+        if home is not None:  # deadlines broken by crowding: send vehicles back home
+            point = send_back(instance, settings, problem, point, home, deadline)
+        offer(point, "dual argmins")
+        return True
+
+    root_points = [0]
+
+    def on_root(value: float) -> None:
+        """Bound noted; the first ROOT_POINTS new argmin associations tried as points, while
+        at least 60 % of the time is left."""
+        trace.note(bound=value)
+        early = not deadline.limited or deadline.remaining() > 0.6 * deadline.time_limit
+        if root_points[0] < ROOT_POINTS and early and from_argmins(dual, dual.last_values):
+            root_points[0] += 1
+
+    res, picks = maximise_root(dual, y0, (lo, hi), delta0, min(DUAL_TOL, gap_tol), _Both(), on_root)
     notes.append(
         f"dual: {res.iterations} master iterations, {'converged' if res.converged else 'stopped'}"
     )
     bound = dual.best_val
-    tried: set[bytes] = set()
-
-    def from_argmins(d: Dual) -> None:
-        if d.best_values is None or deadline.expired():
-            return
-        start = recovery.argmin_start(instance, problem, d.rows, d.best_values)
-        if start is not None and start.association.tobytes() not in tried:
-            tried.add(start.association.tobytes())
-            point = recovery.improve(instance, settings, problem, start, deadline)
-            if home is not None:  # deadlines broken by crowding: send vehicles back home
-                point = send_back(instance, settings, problem, point, home, deadline)
-            offer(point, "dual argmins")
-
     from_argmins(dual)
     if best is not None and dual.best_values is not None and not deadline.expired():
         pt, rows = improve_association(
