@@ -1,5 +1,9 @@
-"""AO with the association as a decision: reassignment moves between AO rounds
-(docs/algorithms.md#ao-for-the-problem-family).
+"""AO with the association as a decision: priced starts, then reassignment moves between AO
+rounds (docs/algorithms.md#ao-for-the-problem-family).
+
+Priced starts (``priced_starts``): the associations the vehicles prefer at RSU prices (the
+row oracle of method ``exact`` at zero prices and along a few steps of its dual master), each
+repaired by AO rounds and ``send_back``; one replaces AO's point only if it is better.
 
 A move takes vehicle n from its RSU a to another of its links b. The moved point starts from
 the current one with proportional shares (n gets the average share at b, the others at b
