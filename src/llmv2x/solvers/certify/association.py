@@ -11,9 +11,10 @@ Rows are every link (vehicle n, RSU m). Relaxing every RSU's budgets with prices
 
 Every evaluated price vector gives a valid lower bound (weak duality, with the oracle's
 valid row lowers); ``master.maximise`` searches the 2M scaled prices (sigma_m F_m,
-lambda_m B_m). Incumbents come from ``recovery``. Certified gap = (incumbent - bound) /
-incumbent; status ``optimal`` when it is at most ``settings.gap``, else ``feasible`` (or
-``time_limit``).
+lambda_m B_m) (on many links over a working set of rows, ``maximise_root``); a branch and
+bound on the dual (``association_bnb``) raises it. Incumbents come from ``recovery``.
+Certified gap = (incumbent - bound) / incumbent; status ``optimal`` when it is at most the
+option ``gap``, else ``feasible`` (or ``time_limit``).
 """
 
 from __future__ import annotations
