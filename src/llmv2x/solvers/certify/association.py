@@ -247,7 +247,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
     Steps: the instance's own association solved under fixed association (first incumbent),
     the dual maximised from prices read off that point (bound), the dual argmins' association
     repaired by AO (incumbent), then reassignment moves scored with the dual prices. Status
-    ``optimal`` when (incumbent - bound) / incumbent <= ``settings.gap``, else ``feasible``,
+    ``optimal`` when (incumbent - bound) / incumbent <= the option ``gap``, else ``feasible``,
     or ``time_limit`` when ``settings.time_limit`` ran out; ``infeasible`` when some vehicle
     is proven infeasible on every link; ``error`` when no feasible point was found.
     ``result.trace["bound"]``: DataFrame(time_s, lower_bound, objective).
