@@ -23,7 +23,9 @@ FR_NEWTON = 8
 #: Cap on the secant steps of the minimisation over u.
 U_MAXIT = 80
 #: Width of the u bracket (relative to 1 + |u|) asked at the tight tolerance.
-U_WIDTH = 1e-12
+U_WIDTH = 1e-10
+#: Half-width of the warm bracket around a guess of the minimiser (in u = ln gamma).
+U_WARM = 0.02
 #: Bisection steps before the secant steps of the u search.
 U_BISECT = 8
 #: The u search stops when its bracket's tangent bound is this close (relative) to G.
@@ -185,14 +187,18 @@ def _pick(mask: np.ndarray, a: GPoint, b: GPoint) -> GPoint:
     return GPoint(*(np.where(mask, getattr(a, k), getattr(b, k)) for k in ("G", "dG", "f", "b")))
 
 
-def u_min(e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL) -> UMin:
+def u_min(
+    e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL, u0: np.ndarray | None = None
+) -> UMin:
     """Minimise the convex G over [ulo, uhi] (bracketed secant with the Illinois rule).
 
     The lower bound is the minimum over the final bracket [a, c] of the larger of the
     tangents at a and c (their intersection): valid for a convex G wherever the search
     stopped, which is when it is within ``rtol`` (relative, scalar or per entry) of the
     best G found. At an end where the derivative points outwards the bound is G there.
-    Each step evaluates G only where the search is still open.
+    Each step evaluates G only where the search is still open. ``u0`` (per entry, NaN: none)
+    is a guess of the minimiser (the previous multiplier's): G' at u0 -/+ 0.02 narrows the
+    bracket first, and then no bisections are needed.
     """
     ua, uc = e.ulo.copy(), e.uhi.copy()
     pa, pc = g_value(e, c0, mu, ua), g_value(e, c0, mu, uc)
@@ -200,6 +206,21 @@ def u_min(e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL) -> UMin:
     right = (pc.dG <= 0) & ~left
     inner = ~left & ~right
     rtol = np.broadcast_to(np.asarray(rtol, float), ua.shape)
+    warm = np.zeros(ua.shape, bool)
+    if u0 is not None:
+        w = np.flatnonzero(inner & np.isfinite(u0))
+        for sgn in (-1.0, 1.0):
+            if w.size == 0:
+                break
+            x = np.clip(u0[w] + sgn * U_WARM, ua[w], uc[w])
+            inside = (x > ua[w]) & (x < uc[w])
+            w, x = w[inside], x[inside]
+            px = g_value(e.take(w), c0, mu[w], x)
+            go_a = px.dG < 0
+            ua[w[go_a]], uc[w[~go_a]] = x[go_a], x[~go_a]
+            _put(pa, w[go_a], px, go_a)
+            _put(pc, w[~go_a], px, ~go_a)
+            warm[w] = True
     sa, sc = pa.dG.copy(), pc.dG.copy()  # secant weights (Illinois halves a stale end)
     side = np.zeros(ua.shape, int)
     lower = np.where(left, pa.G, pc.G)
@@ -225,7 +246,7 @@ def u_min(e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL) -> UMin:
             x = (xa * wc - xc * wa) / (wc - wa)
         # a few bisections first: G' grows like e^u on the right, a secant from a wide
         # bracket would crawl along the flat end
-        bad = ~np.isfinite(x) | (x <= xa) | (x >= xc) | (it < U_BISECT)
+        bad = ~np.isfinite(x) | (x <= xa) | (x >= xc) | ((it < U_BISECT) & ~warm[open_])
         x = np.where(bad, 0.5 * (xa + xc), x)
         px = g_value(e.take(open_), c0, mu[open_], x)
         go_a = px.dG < 0

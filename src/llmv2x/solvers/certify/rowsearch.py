@@ -70,11 +70,12 @@ def _energy_cap(e: Elem) -> tuple[Elem, np.ndarray]:
 
 
 def _lagrangian(
-    e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL
+    e: Elem, c0: float, mu: np.ndarray, rtol: Any = U_RTOL, u0: np.ndarray | None = None
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Lower bound of min_x c0 (cost + prices) + mu time, and the minimiser found."""
+    """Lower bound of min_x c0 (cost + prices) + mu time, and the minimiser found
+    (``u0``: a guess of the SNR's log, per entry)."""
     fr, frl = fr_min(e, c0, mu)
-    um = u_min(e, c0, mu, rtol)
+    um = u_min(e, c0, mu, rtol, u0)
     g = np.exp(um.u)
     return frl + um.lower, {"f": um.at.f, "fr": fr, "b": um.at.b, "gamma": g}
 
@@ -175,6 +176,7 @@ def _search_mu(
     mu = np.maximum(scale, 1e-300) / d_pt
     fac = np.full(idx.size, 8.0)
     fac_warm = np.zeros(idx.size, bool)
+    u_prev = np.full(idx.size, np.nan)
     if mu0 is not None:
         warm = np.isfinite(mu0) & (mu0 > 0)
         mu = np.where(warm, mu0, mu)
@@ -195,7 +197,8 @@ def _search_mu(
         # loose inner searches while the multiplier is far, exact ones near it
         # (exact from the start after a warm start: a noisy time would misplace the bracket)
         rtol = np.where(fac_warm[a], U_RTOL, max(U_RTOL, 1e-5 * 0.03**it))
-        lm, pt = _lagrangian(sub, 1.0, mu[a], rtol)
+        lm, pt = _lagrangian(sub, 1.0, mu[a], rtol, u_prev[a])
+        u_prev[a] = np.log(pt["gamma"])
         p, v, ok, tnow = _value(sub, sx, pt)
         keep(gi, lm - mu[a] * sub.D, p, v, ok)
         with np.errstate(all="ignore"):
