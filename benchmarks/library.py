@@ -200,7 +200,15 @@ def main(argv: list[str] | None = None) -> int:
         loads = sampler.samples
         print(f"build: {report.n_ran} stages in {build_s:.0f} s; failed {report.failed}")
         run = {"started": started, "build_s": build_s, "cpu_s": _cpu_s() - c0, "loads": loads,
-               "stages": report.n_ran}  # fmt: skip
+               "stages": report.n_ran, "runs": 1}  # fmt: skip
+        before = folder / "benchmark.json"
+        if before.is_file():  # an earlier, interrupted run of this build: add it up
+            old = json.loads(before.read_text())
+            run = {"started": old["started"], "build_s": old["build_s"] + build_s,
+                   "cpu_s": old["cpu_s"] + run["cpu_s"], "loads": old["loads"] + loads,
+                   "stages": old["stages"] + report.n_ran,
+                   "runs": old.get("runs", 1) + 1}  # fmt: skip
+            started, build_s, loads = run["started"], run["build_s"], run["loads"]
         (folder / "benchmark.json").write_text(json.dumps(run) + "\n")
     elif (folder / "benchmark.json").is_file():
         # the timing of the build that made the folder (a later run only adds stages)
@@ -235,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             f"* build wall time: {build_s / 60:.1f} min; 1-minute load average during it: "
             f"min {min(loads):.1f}, median {sorted(loads)[len(loads) // 2]:.1f}, "
             f"max {max(loads):.1f} ({len(loads)} samples)"
+            + ("" if run.get("runs", 1) == 1 else f"; in {run['runs']} runs (resumed)")
             + ("" if cpu_s is None else f"; CPU time of the build {cpu_s / 60:.1f} min")
         )
     else:

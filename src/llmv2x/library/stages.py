@@ -18,7 +18,7 @@ from llmv2x.library.catalogue import LibraryProblem
 #: The stages whose result comes from method ``minlp`` with that backend.
 MINLP_STAGES = ("scip", "gurobi")
 #: Time limit (s) of method ``exact`` in the ``certify`` stage.
-CERTIFY_TIME_LIMIT_S = 600.0
+CERTIFY_TIME_LIMIT_S = 60.0
 #: Status recorded when gurobipy's pip licence refuses the model's size.
 LICENCE_LIMIT = "licence limit"
 
