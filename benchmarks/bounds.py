@@ -384,6 +384,9 @@ def plot(traces_csv: Path, df: pd.DataFrame, path: Path, n: int) -> None:
                 continue
             if same and run == "scip:strong":
                 label = "SCIP strong (= plain here)"
+            end = df[(df["instance"] == inst) & (df["run"] == run)]["time_s"]
+            if len(end) and float(end.iloc[0]) > s["time_s"].iloc[-1]:  # flat to the end
+                s = pd.concat([s, s.iloc[[-1]].assign(time_s=float(end.iloc[0]))])
             t = s["time_s"].clip(lower=1e-3)
             lb = (s["lower_bound"] - best) / abs(best) * 100
             ub = (s["objective"] - best) / abs(best) * 100
