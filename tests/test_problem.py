@@ -113,7 +113,7 @@ def test_every_method_refuses_deadlines_and_energy_budgets(small_instance):
     check_instance(small_instance)
 
 
-USE = " (methods minlp and, under fixed association, ao do)"
+USE = " (methods minlp, exact and ao do)"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

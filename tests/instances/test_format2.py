@@ -197,7 +197,7 @@ def test_solve_refuses_an_instance_with_deadlines(small_instance):
         llmv2x.solve(Instance.from_arrays(**kw), method="local")
     assert str(info.value) == (
         "instance has per-vehicle deadlines (deadline_s); method local does not support them "
-        "yet (methods minlp and, under fixed association, ao do)"
+        "yet (methods minlp, exact and ao do)"
     )
     kw["vehicle"]["energy_budget_j"] = kw["vehicle"].pop("deadline_s")
     with pytest.raises(

@@ -201,7 +201,7 @@ VARIANT_METHODS = ("minlp", "ao")
 
 
 #: Where a refusal points: the methods that solve the variants.
-_USE = " (methods minlp and, under fixed association, ao do)"
+_USE = " (methods minlp, exact and ao do)"
 
 
 def check_instance(

@@ -18,6 +18,7 @@ from llmv2x.instances.schema import Instance
 from llmv2x.models.constants import FEAS_TOL
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.backends.highs import new_highs
 from llmv2x.solvers.certify.oracle import Rows, RowValues, row_oracle
 
 #: Kelley steps per dual solve (cap).
@@ -120,7 +121,7 @@ def _master(
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(float)
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", False)
     h.passModel(lp)
     h.run()
