@@ -63,28 +63,31 @@ class Elem:
 
     def take(self, idx: np.ndarray) -> Elem:
         """The entries ``idx``."""
-        kw = {
-            f.name: (
-                getattr(self, f.name)[idx]
-                if f.name not in ("wt", "we", "lt")
-                else getattr(self, f.name)
-            )
-            for f in fields(self)
-        }
-        return Elem(**kw)
+        # called once per step of every search: skip the dataclass machinery (frozen
+        # __init__, fields()), which cost more than the indexing on small arrays
+        d = self.__dict__
+        out = object.__new__(Elem)
+        out.__dict__.update({k: d[k][idx] for k in _ARRAYS})
+        out.__dict__.update(wt=self.wt, we=self.we, lt=self.lt)
+        return out
+
+
+_ARRAYS = tuple(f.name for f in fields(Elem) if f.name not in ("wt", "we", "lt"))
 
 
 def d1(g: np.ndarray) -> np.ndarray:
     """log(1 + g) - g/(1 + g) without cancellation (a series below 1e-2)."""
     g = np.asarray(g, float)
     small = g < 1e-2
+    with np.errstate(invalid="ignore"):
+        direct = np.log1p(g) - g / (1.0 + g)
+    if not small.any():
+        return direct
     gs = np.where(small, g, 0.0)
     series = np.zeros_like(gs)
     for n in range(10, 1, -1):  # sum_{n>=2} (-1)^n (n-1)/n g^n, Horner from the top
         series = (series + (-1) ** n * (n - 1) / n) * gs
     series *= gs
-    with np.errstate(invalid="ignore"):
-        direct = np.log1p(g) - g / (1.0 + g)
     return np.where(small, series, direct)
 
 
@@ -110,12 +113,12 @@ def fr_min(e: Elem, c0: float, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c = np.cbrt(a / bq)
         up_pos = np.minimum(c, np.where(s > 0, np.sqrt(a / s), np.inf))
         x0 = np.where(bq > 0, np.where(s >= 0, up_pos, c - s / bq), np.sqrt(a / s))
-        x = np.clip(np.where(np.isfinite(x0), x0, e.fhi), e.flo, e.fhi)
+        x = np.minimum(np.maximum(np.where(np.isfinite(x0), x0, e.fhi), e.flo), e.fhi)
         for _ in range(FR_NEWTON):
             p = bq * x**3 + s * x**2 - a
             dp = 3.0 * bq * x**2 + 2.0 * s * x
             step = np.where(dp > 0, p / dp, 0.0)
-            x = np.clip(x - step, e.flo, e.fhi)
+            x = np.minimum(np.maximum(x - step, e.flo), e.fhi)
     x = np.where(dphi(e.flo) >= 0, e.flo, np.where(dphi(e.fhi) <= 0, e.fhi, x))
     phi = a / x + 0.5 * bq * x**2 + s * x
     g = dphi(x)
@@ -150,7 +153,7 @@ def g_value(e: Elem, c0: float, mu: np.ndarray, u: np.ndarray) -> GPoint:
         fup = np.maximum(np.minimum(e.fmax, fe), e.fmin)
         cw = c0 * e.we
         func = np.cbrt(cf / (2.0 * cw * e.kv)) if cw > 0 else np.full(g.shape, np.inf)
-        f = np.clip(func, e.fmin, fup)
+        f = np.minimum(np.maximum(func, e.fmin), fup)
         pf = e.tv * (cf / f + cw * e.kv * f**2)
         eact = (func > fup) & (fe < e.fmax)  # f = f_E(u) (f_min on the cap's last-ulp sliver)
         dpf = np.where(
@@ -163,7 +166,7 @@ def g_value(e: Elem, c0: float, mu: np.ndarray, u: np.ndarray) -> GPoint:
         b_lo = np.maximum(e.blo, pl)
         b_hi = np.minimum(e.bhi, ph)
         bunc = np.where(lc > 0, np.sqrt(cc * e.S / (L * lc)), np.where(cc > 0, np.inf, 0.0))
-        b = np.clip(bunc, b_lo, b_hi)
+        b = np.minimum(np.maximum(bunc, b_lo), b_hi)
         pb = cc * e.S / (b * L) + lc * b
         dL = g / ((1.0 + g) * LN2)
         dpb = -cc * e.S * dL / (b * L**2)
@@ -277,5 +280,5 @@ def _tangent_bound(ua: np.ndarray, uc: np.ndarray, pa: GPoint, pc: GPoint) -> np
     """min over [ua, uc] of max(tangent at ua, tangent at uc), for dG(ua) < 0 < dG(uc)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         x = (pc.G - pa.G + pa.dG * ua - pc.dG * uc) / (pa.dG - pc.dG)
-    x = np.clip(np.where(np.isfinite(x), x, ua), ua, uc)
+    x = np.minimum(np.maximum(np.where(np.isfinite(x), x, ua), ua), uc)
     return np.minimum(pa.G + pa.dG * (x - ua), pc.G + pc.dG * (x - uc))
