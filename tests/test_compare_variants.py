@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from llmv2x.errors import SettingsError
-from llmv2x.experiments.compare import compare, select_methods
+from llmv2x.experiments.compare import DEFAULT_METHODS, compare, select_methods
 from llmv2x.instances import generate_instance
 from llmv2x.settings import SolveSettings
-from llmv2x.solvers.methods import check_instance
+from llmv2x.solvers.methods import available_methods, check_instance
 from llmv2x.solvers.registry import availability
 
 pytestmark = pytest.mark.skipif(not availability("scip", "minlp"), reason="needs SCIP")
@@ -36,12 +36,13 @@ def _refusal(instance, settings, method: str) -> str:
 def test_default_methods_are_those_that_solve_the_variant(tiny):
     """Before, compare refused every variant as a whole ('compare does not support ...')."""
     run, skipped = select_methods(tiny, DECISION)
-    assert "minlp" in run
-    assert "ao" not in run and "local" not in run
-    assert skipped["ao"] == _refusal(tiny, DECISION, "ao")
+    assert "minlp" in run and "local" not in run
     assert skipped["local"] == _refusal(tiny, DECISION, "local")
+    for method in skipped:  # every method left out says why, in its own one line
+        assert skipped[method] == _refusal(tiny, DECISION, method)
     for method in run:
         check_instance(tiny, DECISION, method)  # every chosen method accepts the variant
+    assert set(run) | set(skipped) == set(DEFAULT_METHODS) & set(available_methods())
     # P1 itself: nothing is left out
     run_p1, skipped_p1 = select_methods(tiny, SolveSettings())
     assert skipped_p1 == {} and {"ao", "minlp", "local"} <= set(run_p1)
@@ -96,7 +97,7 @@ def test_cli_compare_lists_the_methods_it_left_out(tiny, tmp_path):
                 "--time-limit", "10", "-o", tmp_path / "out")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     left = [ln for ln in proc.stdout.splitlines() if ln.startswith("not run")]
-    assert len(left) == 1 and "ao" in left[0] and "local" in left[0]
+    assert len(left) == 1 and "local" in left[0] and "rlor" in left[0]
 
 
 @pytest.mark.parametrize(
