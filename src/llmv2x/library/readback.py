@@ -4,10 +4,10 @@ For every built problem with a certificate point, three checks against the files
 solver gets:
 
 1. SCIP, reading ``NAME.nl``, evaluates the certified point to our objective (relative
-   ``POINT_RTOL``) and finds it feasible (``llmv2x.export.readback.scip_point``). The point's
-   values per file variable come from exporting the problem again with the point as start
-   (the strong formulation's auxiliary variables are lifted onto their envelopes), and the
-   names are checked to be the file's.
+   ``POINT_RTOL``) and finds it feasible (``llmv2x.export.readback.scip_point``, SCIP's
+   ``checkSol`` with SCIP's tolerances). The point's values per file variable come from
+   writing it into the problem's model as the export writes a start (``point_values``);
+   every variable of the file's ``.col`` must be one of the model's.
 2. SCIP's dual bound after a short solve of ``NAME.nl`` with its default settings never
    exceeds our objective (relative ``BOUND_RTOL``): for a certified optimum that is the
    statement that the bound is valid; for an uncertified point it still must hold.
@@ -18,9 +18,9 @@ solver gets:
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmv2x.errors import LlmV2xError
 from llmv2x.library.build import open_library, read_markers
@@ -71,10 +71,39 @@ def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(1.0, abs(b))
 
 
+def point_values(problem: Any, result: Any) -> tuple[dict[str, float], float]:
+    """The values of every unfixed variable of the problem's model at ``result``'s point.
+
+    The point goes into the model as the export writes a start (``lift`` for the strong
+    formulation: auxiliary variables on their envelopes; variables the formulation fixes
+    keep their values), but without the export's own refusal of a point that misses a row
+    by more than 1e-7: here SCIP's ``checkSol``, with SCIP's tolerances, is the judge.
+    Returns the values by name and the model's worst relative violation there.
+    """
+    import pyomo.environ as pyo
+
+    from llmv2x.export.core import build_model, worst_violation
+    from llmv2x.models.p1 import set_model_values
+
+    instance, settings = problem.instance(), problem.settings()
+    model = build_model(instance, settings, problem.formulation)
+    if problem.formulation == "strong":
+        from llmv2x.models.p1_strong import lift
+
+        lift(instance, settings, model, result.allocation)
+    else:
+        set_model_values(instance, model, result.allocation)
+    values = {
+        v.name: float(v.value)
+        for v in model.component_data_objects(pyo.Var, descend_into=True)
+        if not v.fixed and v.value is not None
+    }
+    return values, worst_violation(model)[1]
+
+
 def check_problem(folder: Path, name: str, time_limit: float) -> CheckRow | None:
     """Read back problem ``name`` of the library ``folder``; None if its export or
     certificate stage has not run."""
-    from llmv2x.export import export_p1
     from llmv2x.export.readback import scip_point, scip_solve
     from llmv2x.library.catalogue import by_name
     from llmv2x.results import Result
@@ -92,25 +121,18 @@ def check_problem(folder: Path, name: str, time_limit: float) -> CheckRow | None
     certified = bool(res is not None and res.method == "exact" and res.status == "optimal")
     at_point = feasible = None
     if ours is not None:
-        instance = problem.instance()
-        with tempfile.TemporaryDirectory(prefix="llmv2x-check-") as tmp:
-            try:
-                info = export_p1(
-                    instance, Path(tmp) / f"{name}.nl", problem.settings(), problem.formulation,
-                    start=res,
-                )  # fmt: skip
-                names = info.path.with_suffix(".col").read_text().split()
-            except LlmV2xError as exc:
-                info, names = None, []
-                failures.append(f"start refused: {exc}")
-        if info is not None:
-            if names != nl.with_suffix(".col").read_text().split():
-                failures.append("the re-export's variables differ from the file's")
-            values = {v["name"]: v["start"] for v in info.index["variables"]}
+        values, excess = point_values(problem, res)
+        missing = [n for n in nl.with_suffix(".col").read_text().split() if n not in values]
+        if missing:
+            failures.append(f"our model has no variable {missing[0]} of the file")
+        else:
             point = scip_point(nl, values)
             at_point, feasible = point.objective, point.feasible
             if not feasible:
-                failures.append("SCIP finds our point infeasible")
+                failures.append(
+                    f"SCIP finds our point infeasible (worst row or bound off by {excess:.1e} "
+                    "relative in our model)"
+                )
             if _rel(at_point, ours) > POINT_RTOL:
                 failures.append(f"SCIP's objective at our point {at_point:.10g} != {ours:.10g}")
     run = scip_solve(nl, time_limit)
