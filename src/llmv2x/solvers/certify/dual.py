@@ -23,6 +23,9 @@ from llmv2x.solvers.certify.oracle import Rows, RowValues, row_oracle
 
 #: Kelley steps per dual solve (cap).
 DUAL_MAXIT = 60
+#: Oracle tolerance of the first Kelley steps; later steps use 1/100 of the master's
+#: relative gap, down to the final tolerance (any tolerance gives a valid bound).
+EPS_LOOSE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,8 @@ def maximise(
     delta = np.full(n, np.nan)
     best_vals: RowValues | None = None
     warm: dict[str, np.ndarray] = {}
+    eps_fin = max(1e-9, 0.01 * tol)
+    eps = max(eps_fin, EPS_LOOSE)
     for _ in range(maxit):
         sig, lam = s_try / scale_f, t_try / scale_b
         vals = row_oracle(
@@ -173,7 +178,7 @@ def maximise(
             groups.rows,
             sig[groups.group],
             lam[groups.group],
-            eps=max(1e-9, 0.01 * tol),
+            eps=eps,
             warm=warm,
         )
         st.steps += 1
@@ -218,6 +223,10 @@ def maximise(
                 done |= (est < tg - tol * np.abs(tg)) & ~on_edge
         delta[act] = np.where(on_edge & better[act], 4.0 * delta[act], delta[act])
         open_[act[done]] = False
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = (est - st.bound[act]) / np.abs(st.bound[act])
+        rel = rel[~done & np.isfinite(rel)]
+        eps = max(eps_fin, min(eps, 0.01 * float(rel.max()))) if rel.size else eps_fin
         s_try, t_try = s_c.copy(), t_c.copy()
         s_try[act], t_try[act] = sol[:, 0], sol[:, 1]
         if not open_.any():

@@ -139,7 +139,7 @@ def solve_elements(
     if live.size == 0:
         return lower, upper, point, infeasible, mu_out
     sub, sx = e.take(live), x.take(live)
-    l0, pt0 = _lagrangian(sub, 1.0, np.zeros(live.size))
+    l0, pt0 = _lagrangian(sub, 1.0, np.zeros(live.size), _u_floor(eps))
     p0, v0, ok0, _ = _value(sub, sx, pt0)
     keep(live, l0, p0, v0, ok0)
     open_ = lower[live] < _row_best(upper, row, eps)[row[live]]
@@ -197,6 +197,7 @@ def _search_mu(
         # loose inner searches while the multiplier is far, exact ones near it
         # (exact from the start after a warm start: a noisy time would misplace the bracket)
         rtol = np.where(fac_warm[a], U_RTOL, max(U_RTOL, 1e-5 * 0.03**it))
+        rtol = np.maximum(rtol, _u_floor(eps))
         lm, pt = _lagrangian(sub, 1.0, mu[a], rtol, u_prev[a])
         u_prev[a] = np.log(pt["gamma"])
         p, v, ok, tnow = _value(sub, sx, pt)
@@ -234,6 +235,13 @@ def _search_mu(
         mu[a] = nxt
         active[a] = ~(done | stuck | (mu[a] <= 0) | ~np.isfinite(mu[a]))
     return np.where(np.isfinite(hi), hi, mu)
+
+
+def _u_floor(eps: float) -> float:
+    """Tolerance floor of the u searches for a multiplier search that stops at ``eps``:
+    U_RTOL when the points must sit at the deadline (eps at most 3 AIM), else 1e-3 eps
+    (a loose oracle call; its lower bounds stay valid, docs/exact.md)."""
+    return U_RTOL if eps <= 3.0 * AIM else 1e-3 * eps
 
 
 def _row_best(upper: np.ndarray, row: np.ndarray, eps: float) -> np.ndarray:
