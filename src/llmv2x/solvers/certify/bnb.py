@@ -27,7 +27,7 @@ from llmv2x.solvers.certify.oracle import Rows, RowValues
 from llmv2x.solvers.certify.primal import Incumbent, budgets, concat, primal_from_dual, recover
 
 #: Nodes per RSU bounded in one batch.
-BATCH_PER_RSU = 4
+BATCH_PER_RSU = 8
 #: Tries of a leaf (every alpha fixed) whose dual has not met its incumbent.
 LEAF_TRIES = 3
 
@@ -95,6 +95,11 @@ def _branch_row(nd: Node, vals: RowValues, idx: np.ndarray, slack: float) -> tup
             cut = (int(rows.a_lo[r]) + int(rows.a_hi[r])) // 2
     cut = min(max(cut, int(rows.a_lo[r])), int(rows.a_hi[r]) - 1)
     return r, cut
+
+
+def _meets(bound: float, u: float, gap: float) -> bool:
+    """Whether ``bound`` is within ``gap`` (relative) of the incumbent value ``u``."""
+    return bool(np.isfinite(u)) and bound >= u - gap * abs(u)
 
 
 def _children(
@@ -195,7 +200,12 @@ def search(
         primal_from_dual(instance, settings, problem, [nd.rsu for nd in batch], vals, groups, inc)
         # leaves, and a dive per RSU (its incumbent's alphas fixed): convex, so prices where
         # the points use the budgets exactly give near-optimal points
-        specs = [(nd.rsu, nd.rows, st.sigma[i], st.lam[i]) for i, nd in enumerate(batch) if leaf[i]]
+        # (a leaf whose bound already meets its RSU's incumbent cannot improve it: no recovery)
+        specs = [
+            (nd.rsu, nd.rows, st.sigma[i], st.lam[i])
+            for i, nd in enumerate(batch)
+            if leaf[i] and not _meets(float(st.bound[i]), float(inc.value[nd.rsu]), gap)
+        ]
         for i, nd in enumerate(batch):
             a = inc.alpha[nd.rows.vehicle]
             key = (nd.rsu, tuple(np.nan_to_num(a).astype(int)))
