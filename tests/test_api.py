@@ -65,6 +65,11 @@ def test_valid_keywords_list_settings_fields_then_the_method_options(small):
         ("exact", {"formulation": "strong"}, "unknown option 'formulation' for method exact"),
         ("exact", {"executor": "threads"}, "serial, process, dask"),
         ("exact", {"workers": 0}, "below its minimum 1"),
+        # a gap of inf or 2 let exact call any point optimal; nan was said to be "below 0"
+        ("exact", {"gap": float("inf")}, "inf is not a finite number"),
+        ("exact", {"gap": float("nan")}, "nan is not a finite number"),
+        ("exact", {"gap": 2}, "2.0 must be below 1"),
+        ("exact", {"gap": -1e-3}, "below its minimum 0"),
     ],
 )
 def test_bad_options_in_settings_are_refused(small, method, options, needle):

@@ -263,3 +263,28 @@ def test_a_variant_exports_with_its_deadlines_and_scip_agrees_with_ao(tmp_path, 
     assert check.objective == pytest.approx(res.objective, rel=1e-6)
     text = (tmp_path / "v.row").read_text()
     assert "deadline" in text and "energy" in text
+
+
+@pytest.mark.parametrize("formulation", ["plain", "strong"])
+def test_start_within_the_deadline_tolerance_is_accepted(tmp_path, formulation):
+    """Deadlines hold to 1e-6 relative (docs/formulation.md); the start check refused a point
+    the evaluator accepts (exact's deadline optima sit up to 9.9e-7 above D) with its 1e-7."""
+    from dataclasses import replace
+
+    from llmv2x.models.evaluator import vehicle_metrics
+
+    inst = generate_instance(seed=2, vehicles=4, rsus=2)
+    settings = SolveSettings()
+    alloc = solve_exact(inst, settings).allocation
+    times = vehicle_metrics(inst, alloc)["completion_time_s"]
+    deadline = times / (1.0 + 5e-7)  # every deadline missed by 5e-7 relative
+    inst = replace(inst, deadline_s=deadline)
+    assert evaluate(inst, alloc, settings).feasible
+    info = export_p1(inst, tmp_path / "d.nl", settings, formulation, start=alloc)
+    assert info.start is not None
+    assert math.isclose(info.start.objective, evaluate(inst, alloc, settings).objective,
+                        rel_tol=1e-9)  # fmt: skip
+    # beyond the problem's tolerance the start is still refused
+    inst = replace(inst, deadline_s=times / (1.0 + 3e-6))
+    with pytest.raises(SettingsError, match=r"infeasible .* \(max violation 3.00e-06\)"):
+        export_p1(inst, tmp_path / "e.nl", settings, formulation, start=alloc)

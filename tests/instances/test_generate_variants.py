@@ -113,8 +113,16 @@ def test_cli_reports_binding_constraints(tmp_path):
     assert "binding at the reference allocation: 8 of 8 deadlines, 0 of 8 energy budgets" in (
         run.stdout
     )
+    assert "violated" not in run.stdout  # tightness 1: R meets every limit
     inst = load_instance(out)
     assert inst.has_deadlines and inst.has_energy_budgets
+    tight = subprocess.run(
+        [sys.executable, "-m", "llmv2x", "instance", "generate", "--seed", "2", "--vehicles",
+         "6", "--rsus", "2", "--deadline-tightness", "0.3", "-o", str(tmp_path / "t.json")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert tight.returncode == 0, tight.stderr
+    assert "violated at the reference allocation: 6 of 6 deadlines" in tight.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "llmv2x", "instance", "generate", "--energy-tightness", "0",
          "-o", str(tmp_path / "x.json")],

@@ -24,6 +24,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         binding_at_reference,
         generate_instance,
         scenario_fields,
+        violated_at_reference,
     )
 
     check_output_file(args.output)
@@ -46,6 +47,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         if inst.has_energy_budgets:
             parts.append(f"{energy} of {inst.n_vehicles} energy budgets")
         print(f"binding at the reference allocation: {', '.join(parts)}")
+        kinds = ("deadlines", "energy budgets")
+        broken = dict(zip(kinds, violated_at_reference(inst), strict=True))
+        if any(broken.values()):
+            said = ", ".join(f"{k} of {inst.n_vehicles} {w}" for w, k in broken.items() if k)
+            print(
+                f"violated at the reference allocation: {said} (tightness below 1: the "
+                "instance may be infeasible)"
+            )
     return 0
 
 

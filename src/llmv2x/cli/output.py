@@ -125,9 +125,10 @@ def summary(inst, res) -> str:
     lines.append(f"objective {res.objective:.9g}   proven lower bound {lb}")
     a = res.allocation
     lines.append(" n  rsu alpha     p_W     b_MHz  fV_GHz  fR_GHz")
+    rsu = inst.association if a.association is None else a.association
     for n in range(inst.n_vehicles if inst.n_vehicles <= 40 else 40):
         lines.append(
-            f"{n:2d} {int(inst.association[n]):4d} {int(round(a.alpha[n])):5d} "
+            f"{n:2d} {int(rsu[n]):4d} {int(round(a.alpha[n])):5d} "
             f"{a.p_w[n]:7.3f} {a.b_hz[n] / 1e6:9.4f} {a.f_vehicle_hz[n] / 1e9:7.4f} "
             f"{a.f_rsu_hz[n] / 1e9:7.4f}"
         )

@@ -376,6 +376,18 @@ def with_reference_limits(
     return replace(instance, **out)
 
 
+def violated_at_reference(instance: Instance, rtol: float = 1e-6) -> tuple[int, int]:
+    """How many deadlines and energy budgets the reference allocation R breaks (beyond
+    ``rtol``): none at tightness >= 1, where R proves the instance feasible; at a tightness
+    below 1 R proves nothing (the instance may still be feasible, or not)."""
+    time_r, energy_r = reference_limits(instance)
+    counts = []
+    for limit, value in ((instance.deadline_s, time_r), (instance.energy_budget_j, energy_r)):
+        has = ~np.isnan(limit)
+        counts.append(int(np.sum(value[has] > limit[has] * (1.0 + rtol))))
+    return counts[0], counts[1]
+
+
 def binding_at_reference(instance: Instance, rtol: float = 1e-6) -> tuple[int, int]:
     """How many deadlines and energy budgets bind (within ``rtol``) at the reference
     allocation R: every one at tightness 1, none above it."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ class Option:
     help: str
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    below: float | None = None
 
     def check(self, value: Any, method: str) -> Any:
         """``value`` if it fits this option, as ``kind`` (an integer is accepted for a float,
@@ -82,8 +84,12 @@ class Option:
             raise SettingsError(f"{where}: {value!r} is not {_KIND_NAMES[self.kind]} ({self.help})")
         if self.choices and value not in self.choices:
             raise SettingsError(f"{where}: {value!r} is not one of {', '.join(self.choices)}")
+        if self.kind is float and not math.isfinite(value):
+            raise SettingsError(f"{where}: {value!r} is not a finite number ({self.help})")
         if self.minimum is not None and not value >= self.minimum:
             raise SettingsError(f"{where}: {value!r} is below its minimum {self.minimum:g}")
+        if self.below is not None and not value < self.below:
+            raise SettingsError(f"{where}: {value!r} must be below {self.below:g}")
         return value
 
 
@@ -136,7 +142,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "exact": (
             *_CHUNKS,
             Option("gap", float, 1e-6, "relative optimality gap asked on the family's variants",
-                   minimum=0),
+                   minimum=0, below=1),
         ),
         "rlor": (_NLP,),
         "rrlo": (),
