@@ -230,7 +230,7 @@ def check_instance(
     if method in VARIANT_METHODS or method == "exact":
         # exact: fixed association by branch and bound (docs/exact.md, "The problem family
         # under fixed association"); association=decision by a Lagrangian bound + recovery
-        # (docs/exact.md#association-as-a-decision-a-certified-gap)
+        # (docs/exact.md#12-association-as-a-decision-a-certified-gap)
         return
     who = f"method {method} does not support" if method else "compare does not support"
     for has, what in (

@@ -1,5 +1,5 @@
 """Method ``exact`` under ``association=decision``: a Lagrangian bound, primal recovery and
-a certified gap (docs/exact.md#association-as-a-decision-a-certified-gap).
+a certified gap (docs/exact.md#12-association-as-a-decision-a-certified-gap).
 
 Rows are every link (vehicle n, RSU m). Relaxing every RSU's budgets with prices
 (sigma_m, lambda_m), each vehicle picks its best row independently, q_n = min_r q_r, and

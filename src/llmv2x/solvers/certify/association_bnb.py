@@ -1,5 +1,5 @@
-"""Branch and bound on the association dual (docs/exact.md#association-as-a-decision-a-
-certified-gap): closes the Lagrangian dual's gap where the incumbent is not yet proven.
+"""Branch and bound on the association dual (docs/exact.md, section 12, "Association as a
+decision: a certified gap"): closes the Lagrangian dual's gap where the incumbent is not yet proven.
 
 The master's final LP weights its cuts; each cut is one choice (row, alpha) per vehicle, so
 the weights describe the convexified primal point the dual's optimum stands for. A vehicle

@@ -1,5 +1,5 @@
 """Kelley cutting-plane master with a trust region, in HiGHS, for a concave dual function
-(docs/exact.md#association-as-a-decision-a-certified-gap).
+(docs/exact.md#12-association-as-a-decision-a-certified-gap).
 
 The dual D(y) is maximised over the scaled prices y (objective units: y = (sigma_m F_m,
 lambda_m B_m)). Each evaluation at y_k returns two things:

@@ -1,5 +1,5 @@
 """Primal recovery under ``association=decision``: feasible points from the dual's argmins
-(docs/exact.md#association-as-a-decision-a-certified-gap).
+(docs/exact.md#12-association-as-a-decision-a-certified-gap).
 
 * ``argmin_start``: each vehicle takes its best row at the dual prices (the row whose point
   has the lowest priced value), with that point's alpha, f, p; the rows' resource shares are
