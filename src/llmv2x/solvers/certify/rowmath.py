@@ -281,4 +281,7 @@ def _tangent_bound(ua: np.ndarray, uc: np.ndarray, pa: GPoint, pc: GPoint) -> np
     with np.errstate(divide="ignore", invalid="ignore"):
         x = (pc.G - pa.G + pa.dG * ua - pc.dG * uc) / (pa.dG - pc.dG)
     x = np.minimum(np.maximum(np.where(np.isfinite(x), x, ua), ua), uc)
-    return np.minimum(pa.G + pa.dG * (x - ua), pc.G + pc.dG * (x - uc))
+    with np.errstate(invalid="ignore"):  # an infinite slope at its own end point: inf * 0
+        out = np.minimum(pa.G + pa.dG * (x - ua), pc.G + pc.dG * (x - uc))
+    # no tangent information there: -inf is the only bound that is valid for sure
+    return np.where(np.isnan(out), -np.inf, out)

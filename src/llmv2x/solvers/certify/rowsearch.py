@@ -221,7 +221,9 @@ def _search_mu(
         side[a] = np.where(feas, 1, -1)
         hi[a], h_hi[a], lo[a], h_lo[a] = hi_new, h_hi_new, lo_new, h_lo_new
         f = fac[a]
-        nxt = np.where(np.isinf(hi[a]), mu[a] * f, np.where(lo[a] == 0, mu[a] / f, np.nan))
+        with np.errstate(over="ignore"):  # a multiplier growing past 1e300 ends at inf
+            up = mu[a] * f
+        nxt = np.where(np.isinf(hi[a]), up, np.where(lo[a] == 0, mu[a] / f, np.nan))
         fac[a] = np.minimum(f * 4.0, 1e6)
         both = np.isnan(nxt)
         if both.any():
