@@ -213,7 +213,7 @@ def search(
                 dived.add(key)
                 specs.append((nd.rsu, nd.rows.with_domain(a_lo=a, a_hi=a), st.sigma[i], st.lam[i]))
         if specs and not expired():
-            recover(instance, settings, problem, specs, inc)
+            recover(instance, settings, problem, specs, inc, expired)
         for i, nd in enumerate(batch):
             bound = max(nd.bound, float(st.bound[i]))
             u = inc.value[nd.rsu]

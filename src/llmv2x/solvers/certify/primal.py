@@ -11,6 +11,7 @@ method on the two scaled prices, with a finite-difference Jacobian, finds such p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,18 +88,20 @@ def newton_prices(
     lam: np.ndarray,
     *,
     steps: int = NEWTON_STEPS,
+    expired: Callable[[], bool] | None = None,
 ) -> RowValues:
     """Row values at prices near those where every group's points use its budgets exactly.
 
     Inequality budgets: a price at 0 with its sum below the budget is kept at 0 (its
     component of the residual is dropped). Steps that do not lower the residual are
-    halved; non-finite residuals (a row without a point) stop that group.
+    halved; non-finite residuals (a row without a point) stop that group. Stops early once
+    ``expired()`` says the solve's time is up (the best values so far are returned).
     """
     s, t = sigma * groups.F, lam * groups.B
     r, vals = _residual(instance, settings, problem, groups, s, t)
     best = vals
     for _ in range(steps):
-        if np.all(_size(r, s, t, problem) <= NEWTON_TOL):
+        if np.all(_size(r, s, t, problem) <= NEWTON_TOL) or (expired is not None and expired()):
             break
         h_s = FD_STEP * np.maximum(np.abs(s), 1e-3 * np.maximum(np.abs(t), 1.0))
         h_t = FD_STEP * np.maximum(np.abs(t), 1e-3 * np.maximum(np.abs(s), 1.0))
@@ -347,16 +350,18 @@ def recover(
     problem: Problem,
     specs: list[tuple[int, Rows, float, float]],
     inc: Incumbent,
+    expired: Callable[[], bool] | None = None,
 ) -> None:
     """Newton price recovery (``primal.newton_prices``) for groups with fixed alphas, then
-    their points put onto the budgets and offered to ``inc``."""
+    their points put onto the budgets and offered to ``inc``; ``expired`` stops the Newton
+    steps when the solve's time is up."""
     rows = concat([sp[1] for sp in specs])
     group = np.concatenate([np.full(len(sp[1]), i) for i, sp in enumerate(specs)])
     f_b, b_b = budgets(instance, np.array([sp[0] for sp in specs]))
     groups = Groups(rows, group, f_b, b_b, free_sigma=not problem.inequality)
     sig = np.array([sp[2] for sp in specs], float)
     lam = np.array([sp[3] for sp in specs], float)
-    vals = newton_prices(instance, settings, problem, groups, sig, lam)
+    vals = newton_prices(instance, settings, problem, groups, sig, lam, expired=expired)
     primal_from_dual(instance, settings, problem, [sp[0] for sp in specs], vals, groups, inc)
 
 
