@@ -40,6 +40,24 @@ class _Refused:
         self.reason = reason
 
 
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is, in JSON's words (for one-line errors): ``null``,
+    ``true``/``false``, ``a number``, ``a string``, ``a list`` or ``an object``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def _check_depth(text: str, what: str, error: type[LlmV2xError]) -> None:
     """Refuse nesting deeper than MAX_DEPTH before ``json`` recurses into it."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:

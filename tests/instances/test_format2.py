@@ -236,7 +236,7 @@ REFUSALS2 = [
     ("tokens bool", ("vehicles", "tokens", 0), True, "vehicles.tokens[0]: expected a number"),
     ("huge int", ("vehicles", "x_m", 0), 10**400, "vehicles.x_m[0]: integer too large"),
     ("column short", ("vehicles", "p_max_w"), [1.0], "vehicles.p_max_w: expected 6 entries, got 1"),
-    ("column not list", ("rsus", "kappa"), 3.0, "rsus.kappa: expected a list, got float"),
+    ("column not list", ("rsus", "kappa"), 3.0, "rsus.kappa: expected a list, got a number"),
     (
         "rsu bandwidth",
         ("rsus", "bandwidth_hz", 1),
@@ -266,9 +266,20 @@ REFUSALS2 = [
     ),
     ("unknown column", ("vehicles", "speed"), [1.0] * 6, "vehicles.speed: unknown field"),
     ("unknown link field", ("links", "loss_db"), [1.0] * 12, "links.loss_db: unknown field"),
-    ("vehicles as list", ("vehicles",), [], "vehicles: expected an object of columns, got list"),
+    ("vehicles as list", ("vehicles",), [], "vehicles: expected an object of columns, got a list"),
     ("seed", ("seed",), 1.5, "seed: expected an integer or null, got 1.5"),
+    # a required column given as null: named in JSON's words, not Python's ("got NoneType")
+    ("column null", ("vehicles", "kappa"), None, "vehicles.kappa: expected a list, got null"),
 ]
+
+
+def test_optional_column_null_is_absent(data2):
+    """An optional column (deadline_s, energy_budget_j) given as null as a whole is read as
+    absent, like an omitted one (it was refused with "got NoneType")."""
+    _put(data2, ("vehicles", "deadline_s"), None)
+    _put(data2, ("vehicles", "energy_budget_j"), None)
+    inst = Instance.from_dict(data2)
+    assert not inst.has_deadlines and not inst.has_energy_budgets
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from llmv2x.instances.schema import (
     header,
 )
 from llmv2x.instances.validate import COLUMNS, build
+from llmv2x.jsonio import json_kind
 
 #: The file extension that selects the binary container (anything else is JSON).
 BINARY_SUFFIX = ".npz"
@@ -97,7 +98,7 @@ def _meta(raw: Any) -> dict[str, Any]:
         raise InstanceError(f"meta: expected a JSON string, got an array of {raw.dtype}")
     meta = loads_strict(str(raw), "instance meta", InstanceError)
     if not isinstance(meta, dict):
-        raise InstanceError(f"meta: expected a JSON object, got {type(meta).__name__}")
+        raise InstanceError(f"meta: expected a JSON object, got {json_kind(meta)}")
     if str(meta.get("format", "")).startswith("llmv2x-result"):
         raise InstanceError(RESULT_NOT_INSTANCE)
     for key in meta:

@@ -15,6 +15,7 @@ import numpy as np
 
 from llmv2x.errors import InstanceError
 from llmv2x.instances.validate import fmt_value
+from llmv2x.jsonio import json_kind
 
 _NUMBER = frozenset({int, float})
 _NULLABLE = frozenset({int, float, type(None)})
@@ -24,7 +25,7 @@ _INDEX = frozenset({int})
 def json_list(values: Any, where: str, length: int | None = None) -> list[Any]:
     """``values`` if it is a list (of ``length`` entries), else an InstanceError at ``where``."""
     if not isinstance(values, list):
-        raise InstanceError(f"{where}: expected a list, got {type(values).__name__}")
+        raise InstanceError(f"{where}: expected a list, got {json_kind(values)}")
     if length is not None and len(values) != length:
         raise InstanceError(f"{where}: expected {length} entries, got {len(values)}")
     return values

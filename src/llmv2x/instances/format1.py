@@ -24,6 +24,7 @@ from llmv2x.instances.schema import (
     header,
 )
 from llmv2x.instances.validate import DenseNaming, build, check_scalars
+from llmv2x.jsonio import json_kind
 
 TOP_FIELDS = (
     "format",
@@ -42,7 +43,7 @@ TOP_FIELDS = (
 def check_top(data: Any, fields: tuple[str, ...]) -> None:
     """``data`` is an object with exactly ``fields`` (unknown ones first, then missing)."""
     if not isinstance(data, dict):
-        raise InstanceError(f"instance: expected an object, got {type(data).__name__}")
+        raise InstanceError(f"instance: expected an object, got {json_kind(data)}")
     for key in data:
         if key not in fields:
             raise InstanceError(f"{key}: unknown field")
@@ -61,7 +62,7 @@ def _objects(
         if type(item) is dict and item.keys() == required:
             continue
         if not isinstance(item, dict):
-            raise InstanceError(f"{where}[{i}]: expected an object, got {type(item).__name__}")
+            raise InstanceError(f"{where}[{i}]: expected an object, got {json_kind(item)}")
         for key in item:
             if key not in allowed:
                 raise InstanceError(f"{where}[{i}].{key}: unknown field")

@@ -25,6 +25,7 @@ from llmv2x.instances.schema import (
     header,
 )
 from llmv2x.instances.validate import COLUMNS, build
+from llmv2x.jsonio import json_kind
 
 TOP_FIELDS = (
     "format",
@@ -43,9 +44,7 @@ TOP_FIELDS = (
 def _table(obj: Any, where: str, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
     if not isinstance(obj, dict):
         hint = " (format 2 has one list per field)" if isinstance(obj, list) else ""
-        raise InstanceError(
-            f"{where}: expected an object of columns, got {type(obj).__name__}{hint}"
-        )
+        raise InstanceError(f"{where}: expected an object of columns, got {json_kind(obj)}{hint}")
     for key in obj:
         if key not in fields and key not in optional:
             raise InstanceError(f"{where}.{key}: unknown field")
@@ -70,7 +69,8 @@ def from_dict2(data: dict[str, Any]) -> Instance:
     n_rsu = len(json_list(rsus[RSU_FIELDS[0]], f"rsus.{RSU_FIELDS[0]}"))
     veh = {}
     for key in (*VEHICLE_FIELDS, *OPTIONAL_VEHICLE_FIELDS):
-        if key in vehicles:
+        if key in vehicles and not (key in OPTIONAL_VEHICLE_FIELDS and vehicles[key] is None):
+            # an optional column given as null is absent, as an omitted one
             values = json_list(vehicles[key], f"vehicles.{key}", n_veh)
             veh[key] = json_column(
                 values,

@@ -29,6 +29,7 @@ from llmv2x.instances.schema import (
     VEHICLE_FIELDS,
     Instance,
 )
+from llmv2x.jsonio import json_kind
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
 
 
@@ -201,12 +202,12 @@ def check_scalars(name: Any, seed: Any, area_m: Any, llm: Any, noise: Any) -> tu
         raise InstanceError(f"seed: expected an integer or null, got {fmt_value(seed)}")
     area = list(area_m) if isinstance(area_m, (list, tuple, np.ndarray)) else area_m
     if not isinstance(area, list):
-        raise InstanceError(f"area_m: expected a list, got {type(area_m).__name__}")
+        raise InstanceError(f"area_m: expected a list, got {json_kind(area_m)}")
     if len(area) != 2:
         raise InstanceError(f"area_m: expected 2 entries, got {len(area)}")
     area_t = tuple(number(area[i], f"area_m[{i}]", field="area_m") for i in (0, 1))
     if not isinstance(llm, Mapping):
-        raise InstanceError(f"llm: expected an object, got {type(llm).__name__}")
+        raise InstanceError(f"llm: expected an object, got {json_kind(llm)}")
     _fields(llm, LLM_FIELDS, (), lambda k: f"llm.{k}")
     llm_i = {k: int(number(llm[k], f"llm.{k}", integer=True, field=k)) for k in LLM_FIELDS}
     noise_f = number(noise, "noise_psd_w_per_hz", field="noise_psd_w_per_hz")
@@ -239,9 +240,9 @@ def build(
     """
     name, seed, area_t, llm_i, noise_f = check_scalars(name, seed, area_m, llm, noise)
     if not isinstance(vehicle, Mapping):
-        raise InstanceError(f"vehicles: expected an object, got {type(vehicle).__name__}")
+        raise InstanceError(f"vehicles: expected an object, got {json_kind(vehicle)}")
     if not isinstance(rsu, Mapping):
-        raise InstanceError(f"rsus: expected an object, got {type(rsu).__name__}")
+        raise InstanceError(f"rsus: expected an object, got {json_kind(rsu)}")
     _fields(vehicle, VEHICLE_FIELDS, OPTIONAL_VEHICLE_FIELDS, lambda k: f"vehicles.{k}")
     _fields(rsu, RSU_FIELDS, (), lambda k: f"rsus.{k}")
 
