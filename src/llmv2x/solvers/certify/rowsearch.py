@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from llmv2x.models import physics
-from llmv2x.solvers.certify.rowmath import U_RTOL, Elem, comm_energy, fr_min, u_min
+from llmv2x.solvers.certify.rowmath import U_RTOL, Elem, comm_energy, energy_cap, fr_min, u_min
 
 #: Cap on the multiplier-search steps of the deadline.
 MU_MAXIT = 80
@@ -56,15 +56,8 @@ def _energy_cap(e: Elem) -> tuple[Elem, np.ndarray]:
         empty |= comm_energy(e, np.exp(e.ulo)) > lim
         cut = np.isfinite(lim) & ~empty & (comm_energy(e, np.exp(e.uhi)) > lim)
         if cut.any():
-            lo, hi = e.ulo[cut], e.uhi[cut]
-            sub = e.take(cut)
-            for _ in range(64):
-                mid = 0.5 * (lo + hi)
-                over = comm_energy(sub, np.exp(mid)) > lim[cut]
-                hi = np.where(over, mid, hi)
-                lo = np.where(over, lo, mid)
             uhi = e.uhi.copy()
-            uhi[cut] = hi
+            uhi[cut] = energy_cap(e.take(cut), lim[cut])
             e = replace(e, uhi=uhi)
     return e, empty
 
