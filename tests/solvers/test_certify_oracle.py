@@ -247,3 +247,65 @@ def test_snr_functions_are_convex_and_log_concave():
         d2lns = (lns(u + h) - 2 * lns(u) + lns(u - h)) / (h * h)
         assert d2phi > 0, u
         assert d2lns < 0, u
+
+
+@pytest.mark.parametrize("objective", ["paper", "latency"])
+def test_compiled_g_matches_the_physics_formulas(objective):
+    """docs/exact.md 11.3: the compiled G(u) (numba, ``rowjit``) is the Lagrangian's vehicle
+    and radio part evaluated with ``physics`` at its own (f, b); no feasible (f, b) on a grid
+    does better; f keeps the energy budget; dG is G's slope (central differences)."""
+    from llmv2x.solvers.certify.oracle import _elements
+    from llmv2x.solvers.certify.rowmath import g_value
+    from llmv2x.solvers.certify.rowsearch import _energy_cap
+
+    inst = _inst(2, 1.3, 1.1)
+    s = SolveSettings(omega_t=0.4, objective=objective)
+    rows = Rows.fixed(inst, FULL)
+    rng = np.random.default_rng(7)
+    lam = 10 ** rng.uniform(-8.0, -3.0, len(rows))  # b at its bounds (p's or b's) or inside
+    e, x, _, _ = _elements(inst, s, FULL, rows, np.zeros(len(rows)), lam)
+    e, empty = _energy_cap(e)  # u beyond the cap: f_min breaks the energy budget
+    idx = rng.choice(np.flatnonzero(~empty), 12, replace=False)
+    e, x = e.take(idx), x.take(idx)
+    mu = rng.uniform(0.0, 50.0, idx.size)
+    # near the ends too, where p_min or p_max sets b
+    u = e.ulo + rng.choice([0.001, 0.01, 0.3, 0.6, 0.99, 0.999], idx.size) * (e.uhi - e.ulo)
+    p = g_value(e, 1.0, mu, u)
+    wt, we, lt = e.wt, e.we, e.lt
+
+    def lagrangian(f, b):  # per element, with the evaluator's formulas
+        gam = np.exp(u)
+        rate = physics.uplink_rate(b, gam * b / e.k, x.gain, x.noise)
+        t_cmp = x.alpha * physics.compute_time(x.psi, f, x.cv, x.dv)
+        e_cmp = x.alpha * physics.compute_energy(x.psi, f, e.kv, x.cv, x.dv)
+        e_com = physics.transmit_energy(gam * b / e.k, e.S, rate)
+        t_com = physics.transmit_time(e.S, rate)
+        val = (wt + mu) * t_cmp + we * (e_cmp + e_com) + (lt + mu) * t_com + e.lam * b
+        return val, e_cmp + e_com
+
+    val, energy = lagrangian(p.f, p.b)  # physics' log2(1 + gamma): ~1e-12 off at tiny SNRs
+    np.testing.assert_allclose(p.G, val, rtol=1e-11)
+    assert np.all(energy <= e.E * (1 + 1e-12))
+    gam = np.exp(u)
+    b_lo, b_hi = np.maximum(e.blo, e.k * e.pmin / gam), np.minimum(e.bhi, e.k * e.pmax / gam)
+    assert np.all((p.b >= b_lo * (1 - 1e-12)) & (p.b <= b_hi * (1 + 1e-12)))
+    for tf in np.linspace(0.0, 1.0, 15):
+        for tb in np.linspace(0.0, 1.0, 15):
+            f = e.fmin + tf * (e.fmax - e.fmin)
+            b = b_lo + tb * (b_hi - b_lo)
+            v, en = lagrangian(f, b)
+            ok = en <= e.E
+            assert np.all(p.G[ok] <= v[ok] * (1 + 1e-10))
+    f_hi = np.minimum(e.fmax, np.sqrt(np.maximum(e.E - (energy - e.ev * p.f**2), 0) / e.ev))
+    for step in (1e-3, -1e-3):  # locally optimal too (finer than the grid)
+        for f, b in (
+            (np.clip(p.f * (1 + step), e.fmin, f_hi), p.b),
+            (p.f, np.clip(p.b * (1 + step), b_lo, b_hi)),
+        ):
+            assert np.all(p.G <= lagrangian(f, b)[0] * (1 + 1e-10))
+    h = 1e-5
+    gp, gm = g_value(e, 1.0, mu, u + h), g_value(e, 1.0, mu, u - h)
+    fd = (gp.G - gm.G) / (2 * h)
+    smooth = np.abs(gp.dG - gm.dG) <= 1e-3 * np.abs(p.dG) + 1e-12 * np.abs(p.G)  # no kink near
+    assert smooth.sum() >= 6
+    np.testing.assert_allclose(p.dG[smooth], fd[smooth], rtol=1e-5, atol=1e-9 * np.abs(p.G).max())
