@@ -33,7 +33,7 @@ from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point
 from llmv2x.solvers.ao_family.association import improve_association, send_back
 from llmv2x.solvers.certify import master, recovery
-from llmv2x.solvers.certify.association_bnb import Node, search, split_of
+from llmv2x.solvers.certify.association_bnb import Node, fallback_split, search, split_of
 from llmv2x.solvers.certify.oracle import Rows, RowValues, row_oracle
 from llmv2x.solvers.deadline import Deadline
 
@@ -54,6 +54,21 @@ ROOT_POINTS = 6
 MAX_NODES = 400
 #: rows per vehicle in the dual's working set on instances with more links than that
 WORKING_ROWS = 3
+#: an RSU's "serves someone" relaxation must cost at least this much of the bound (relative)
+#: to branch on it
+OPEN_MIN = 1e-7
+
+
+def used_for_sure(rows: Rows, m: int, n_vehicles: int) -> np.ndarray:
+    """Per RSU: True when some vehicle has rows at that RSU only (it serves someone at every
+    point of the rows' problem)."""
+    lo = np.full(n_vehicles, m)
+    hi = np.full(n_vehicles, -1)
+    np.minimum.at(lo, rows.vehicle, rows.rsu)
+    np.maximum.at(hi, rows.vehicle, rows.rsu)
+    out = np.zeros(m, bool)
+    out[lo[(lo == hi) & (hi >= 0)]] = True
+    return out
 
 
 class Dual:
@@ -70,6 +85,7 @@ class Dual:
         settings: SolveSettings,
         problem: Problem,
         rows: Rows | None = None,
+        opened: np.ndarray | None = None,
     ) -> None:
         self.inst, self.settings, self.problem = instance, settings, problem
         self.m = instance.n_rsus
@@ -87,6 +103,11 @@ class Dual:
             )
             rows = rows.take(~probe.infeasible)
         self.rows = rows
+        #: RSUs that serve someone at every point of this (sub-)problem: opened by a branch,
+        #: or the only RSU left to some vehicle; their equality budgets bind for sure
+        self.opened = used_for_sure(rows, self.m, instance.n_vehicles)
+        if opened is not None:
+            self.opened |= np.asarray(opened, bool)
         self.best_y: np.ndarray | None = None
         self.best_val = -np.inf
         self.best_values: RowValues | None = None
@@ -101,12 +122,29 @@ class Dual:
         return sigma[rows.rsu], lam[rows.rsu]
 
     def term(self, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """The budgets' part of D at y and, per RSU, whether it counts (y_m of the cut)."""
+        """The budgets' part of D at y and, per RSU, whether it counts (y_m of the cut):
+        always under inequality budgets and at RSUs used for sure (``opened``), else where
+        sigma_m F_m + lambda_m B_m > 0 (the relaxation of "RSU m serves someone")."""
         s = y[: self.m] + y[self.m :]
         if self.problem.inequality:
             return float(np.sum(s)), np.ones(self.m)
-        on = (s > 0).astype(float)
+        on = ((s > 0) | self.opened).astype(float)
         return float(np.sum(s * on)), on
+
+    def open_split(self, rsu_state: np.ndarray) -> tuple[str, int, int] | None:
+        """``("open", m, 0)``: the RSU whose "serves someone" relaxation costs the bound most
+        at the best prices (sigma_m F_m + lambda_m B_m < 0 while it is neither opened nor
+        closed, and some row still reaches it); None when there is none or under inequality
+        budgets. ``rsu_state``: per RSU 1 opened, -1 closed, 0 free by the branching."""
+        if self.problem.inequality or self.best_y is None or not np.isfinite(self.best_val):
+            return None
+        s = self.best_y[: self.m] + self.best_y[self.m :]
+        reach = np.bincount(self.rows.rsu, minlength=self.m) > 0
+        loss = np.where(~self.opened & (rsu_state == 0) & reach & (s < 0), -s, 0.0)
+        m = int(np.argmax(loss))
+        if loss[m] <= OPEN_MIN * max(abs(self.best_val), 1e-12):
+            return None
+        return ("open", m, 0)
 
     def __call__(self, y: np.ndarray) -> master.Evaluation:
         """(valid value, cut value, cut gradient) at y."""
@@ -343,6 +381,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         offer(pt.allocation(), "moves")
     nodes = 0
     if best is not None and dual.best_y is not None and not deadline.expired():
+        state = np.zeros(instance.n_rsus, np.int8)
         root = Node(
             np.ones(len(dual.rows), bool),
             dual.rows.a_lo.copy(),
@@ -350,10 +389,30 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
             bound,
             dual.best_y,
             res.delta,
-            split_of(picks, res, instance.n_rsus),
+            dual.open_split(state)
+            or split_of(picks, res, instance.n_rsus, rsu_only=True)
+            or fallback_split(dual.rows, dual.picks),
+            state,
         )
+        leaf_cache: dict[bytes, float] = {}
+
+        def leaf(rows: Rows) -> float:
+            """One association (a row per vehicle) solved by the fixed-association method:
+            its proven bound (its point offered); cached per association."""
+            assoc = np.empty(instance.n_vehicles, np.int64)
+            assoc[rows.vehicle] = rows.rsu
+            key = assoc.tobytes()
+            if key not in leaf_cache:
+                leaf_cache[key], point = recovery.solve_association(
+                    instance, settings, problem, assoc, deadline, gap_tol
+                )
+                offer(point, "leaf")
+            return leaf_cache[key]
+
+        if root.split is None:
+            root.bound = max(root.bound, leaf(dual.rows))
         bound, nodes, closed = search(
-            lambda rows: Dual(instance, settings, problem, rows),
+            lambda rows, opened: Dual(instance, settings, problem, rows, opened),
             dual.rows,
             root,
             instance.n_vehicles,
@@ -364,6 +423,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
             deadline,
             MAX_NODES,
             lambda b: trace.note(bound=b),
+            leaf,
         )
         notes.append(f"branch and bound: {nodes} nodes, {'closed' if closed else 'open'}")
     if best is None:

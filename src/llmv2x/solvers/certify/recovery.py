@@ -109,6 +109,33 @@ def own_association(
     return res.allocation.replace(association=instance.association)
 
 
+def solve_association(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    association: np.ndarray,
+    deadline: Any,
+    gap: float,
+) -> tuple[float, Allocation | None]:
+    """One association solved by the fixed-association certified method (docs/exact.md,
+    section 12, leaves of the branch and bound): (its proven lower bound, -inf when none;
+    its best point, carrying the association, or None). Uses at most half the time left."""
+    import dataclasses
+
+    moved = dataclasses.replace(instance, association=np.asarray(association, np.int64))
+    fixed_settings = settings.with_(association="fixed", options={"gap": gap})
+    left = deadline.remaining()
+    if np.isfinite(left):
+        fixed_settings = fixed_settings.with_(time_limit=max(left * 0.5, 1e-3))
+    res = _fixed_solver(Problem.of(moved, fixed_settings))(moved, fixed_settings)
+    if res.status == "infeasible":
+        return np.inf, None
+    lower = -np.inf if res.lower_bound is None else float(res.lower_bound)
+    if res.allocation is None:
+        return lower, None
+    return lower, res.allocation.replace(association=moved.association)
+
+
 def _fixed_solver(problem: Problem) -> Any:
     """Method ``exact`` under fixed association: P1's certified path for P1 itself, the
     family's (``llmv2x.solvers.certify.fixed``) for a variant when it is installed, else AO."""
