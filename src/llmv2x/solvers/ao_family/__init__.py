@@ -15,7 +15,10 @@ Both blocks separate by RSU, so each RSU's new block is kept only if it is feasi
 not raise that RSU's cost: the objective sequence is monotone and every iterate feasible.
 When the rounds settle, a joint step per RSU (``joint.py``: all of the RSU's variables in one
 SLSQP, alpha relaxed, then rounded and the blocks re-solved) lets compute time and
-transmission time trade across the blocks; rounds follow while it improves.
+transmission time trade across the blocks; rounds follow while it improves. With deadlines
+or energy budgets, alpha moves (``alpha_moves``: one vehicle's alpha set to 1, Upsilon or
+alpha +/- 1, the RSU re-solved with the alphas fixed, kept when cheaper and feasible) then
+leave the local optimum the rounding of the relaxation is stuck in; rounds follow.
 Association as a decision: ``association`` (reassignment moves between AO rounds).
 
 Speed: every SLSQP call runs with OpenBLAS on one thread (``point.one_blas_thread``: its
@@ -24,8 +27,8 @@ loaded cores), and a round skips a block on an RSU whose point that block last l
 unchanged (``Family.round_``).
 
 Modules: ``point`` (the mutable point), ``blocks`` (blocks I and II), ``joint`` (the joint
-step), ``association`` (moves); ``solve_ao_family`` itself lives in ``llmv2x.solvers.ao``
-and is re-exported here.
+step), ``alpha_moves`` (the alpha-move step), ``association`` (moves); ``solve_ao_family``
+itself lives in ``llmv2x.solvers.ao`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from llmv2x.instances.schema import Instance
 from llmv2x.models.allocation import Allocation
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
+from llmv2x.solvers.ao_family.alpha_moves import alpha_pass
 from llmv2x.solvers.ao_family.blocks import MARGIN, Family
 from llmv2x.solvers.ao_family.joint import joint_step
 from llmv2x.solvers.ao_family.point import Point, one_blas_thread
@@ -45,6 +49,11 @@ __all__ = ["MARGIN", "Family", "Point", "joint_step", "run_family", "solve_ao_fa
 
 #: joint steps (each followed by one AO round) after the rounds settle, while they improve
 JOINT_PASSES = 3
+#: alpha-move passes (each followed by AO rounds and joint passes), while they improve
+ALPHA_PASSES = 4
+#: another pass only when the rounds after a pass lowered the objective by this fraction
+#: (from nearly the same point it would retry the same failing moves)
+ALPHA_REPEAT_GAIN = 1e-4
 
 
 def __getattr__(name: str) -> Any:
@@ -69,8 +78,11 @@ def run_family(
     Stops when the relative objective change of a round is at most ``settings.tol`` (at
     least two rounds), after ``max_rounds`` or when ``deadline`` expires; then up to
     ``JOINT_PASSES`` joint steps (each RSU, then one round; rows with block ``joint``) while
-    they lower the objective. Returns the last point, one row per round and whether the
-    rounds settled. OpenBLAS runs on one thread meanwhile (``point.one_blas_thread``).
+    they lower the objective; then, with deadlines or energy budgets, alpha-move passes
+    (``alpha_moves``; rows with block ``alpha``), each followed by rounds and joint passes,
+    while they improve (docs/algorithms.md#ao-for-the-problem-family). Returns the last
+    point, one row per round and whether the rounds settled. OpenBLAS runs on one thread
+    meanwhile (``point.one_blas_thread``).
     """
     with one_blas_thread():
         return _run(instance, settings, problem, start, max_rounds, deadline)
@@ -87,8 +99,27 @@ def _run(
     """``run_family``'s rounds and joint passes."""
     fam = Family(instance, settings, problem)
     pt = Point.of(start, instance)
+    rows: list[dict[str, Any]] = [
+        {"round": 0, "block": "start", "objective": fam.total(pt), "time_s": 0.0}
+    ]
+    settled = _rounds(fam, pt, rows, settings.tol, max_rounds, deadline)
+    _joint_passes(fam, pt, rows, deadline)
+    if problem.deadlines or problem.energy_budgets:
+        settled = _alpha_passes(fam, pt, rows, settings.tol, max_rounds, deadline, settled)
+    return pt, rows, settled
+
+
+def _rounds(
+    fam: Family,
+    pt: Point,
+    rows: list[dict[str, Any]],
+    tol: float,
+    max_rounds: int,
+    deadline: Any,
+) -> bool:
+    """AO rounds on ``pt`` until the relative objective change of a round is at most ``tol``
+    (at least two rounds; True), ``max_rounds`` ran or ``deadline`` expired (False)."""
     obj = fam.total(pt)
-    rows: list[dict[str, Any]] = [{"round": 0, "block": "start", "objective": obj, "time_s": 0.0}]
     for rnd in range(1, max_rounds + 1):
         if deadline.expired():
             break
@@ -97,7 +128,7 @@ def _run(
         new = fam.total(pt)
         rows.append(
             {
-                "round": rnd,
+                "round": len(rows),
                 "block": "I+II",
                 "objective": new,
                 "time_s": time.perf_counter() - t,
@@ -105,9 +136,52 @@ def _run(
         )
         change = abs(obj - new) / max(abs(new), 1e-300)
         obj = new
-        if rnd >= 2 and change <= max(settings.tol, 1e-12):
-            return _joint_passes(fam, pt, rows, deadline), rows, True
-    return _joint_passes(fam, pt, rows, deadline), rows, False
+        if rnd >= 2 and change <= max(tol, 1e-12):
+            return True
+    return False
+
+
+def _alpha_passes(
+    fam: Family,
+    pt: Point,
+    rows: list[dict[str, Any]],
+    tol: float,
+    max_rounds: int,
+    deadline: Any,
+    settled: bool,
+) -> bool:
+    """Alpha-move passes (``alpha_moves``; rows with block ``alpha``), each followed by AO
+    rounds and joint passes, while a pass keeps a move and the objective falls; at most
+    ``ALPHA_PASSES``. Returns whether the last rounds settled."""
+    obj = fam.total(pt)
+    for _ in range(ALPHA_PASSES):
+        # moves only touch feasible RSUs: a point infeasible elsewhere stays infeasible
+        if deadline.expired() or not all(
+            fam.rsu_state(pt, idx, m)[1] for m, idx in fam.members(pt).items()
+        ):
+            break
+        t = time.perf_counter()
+        kept = alpha_pass(fam, pt, deadline)
+        rows.append(
+            {
+                "round": len(rows),
+                "block": "alpha",
+                "objective": fam.total(pt),
+                "moves": kept,
+                "time_s": time.perf_counter() - t,
+            }
+        )
+        if not kept:
+            break
+        moved = rows[-1]["objective"]
+        settled = _rounds(fam, pt, rows, tol, max_rounds, deadline)
+        _joint_passes(fam, pt, rows, deadline)
+        new = fam.total(pt)
+        # another pass would start where this one's sweeps failed unless the rounds moved on
+        if new >= obj * (1 - 1e-9) or new >= moved * (1 - ALPHA_REPEAT_GAIN):
+            break
+        obj = new
+    return settled
 
 
 def _joint_passes(fam: Family, pt: Point, rows: list[dict[str, Any]], deadline: Any) -> Point:

@@ -86,10 +86,14 @@ class Family:
         return cost, ok
 
     # ---- block I: (alpha, f) of RSU m, communication fixed
-    def block1(self, pt: Point, idx: np.ndarray, m: int, relax: bool = True) -> None:
+    def block1(
+        self, pt: Point, idx: np.ndarray, m: int, relax: bool = True, keep_alpha: bool = False
+    ) -> None:
         """Replace RSU ``m``'s (alpha, f) in ``pt`` by a better feasible one, if found (or by
         a feasible one when ``pt`` breaks a constraint there). ``relax=False`` skips the
-        relaxation in alpha (alpha rounded at the current frequencies only)."""
+        relaxation in alpha (alpha rounded at the current frequencies only);
+        ``keep_alpha=True`` keeps ``pt``'s alpha and solves the frequencies only (the trials
+        of the alpha-move step, ``alpha_moves``)."""
         k = len(idx)
         tc, ec, _ = self.comm(idx, m, pt.p[idx], pt.b[idx])
         dres, eres = self.dl[idx] - tc, self.eb[idx] - ec
@@ -186,8 +190,8 @@ class Family:
             return np.clip(full(y), lo, hi)
 
         x0 = np.concatenate([pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ])
-        cands = []
-        for xr in (solve(x0, None), x0) if relax else (x0,):
+        cands = [solve(x0, pt.alpha[idx].copy())] if keep_alpha else []
+        for xr in () if keep_alpha else (solve(x0, None), x0) if relax else (x0,):
             alpha = self.round_alpha(idx, m, xr, dres, eres, pt.alpha[idx])
             cands.append(solve(np.concatenate([alpha, xr[k:]]), alpha))
         for x in cands:

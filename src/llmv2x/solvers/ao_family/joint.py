@@ -10,17 +10,30 @@ from llmv2x.solvers.ao_family.blocks import GHZ, MHZ, Family
 from llmv2x.solvers.ao_family.point import Point, slsqp
 
 
-def joint_step(fam: Family, pt: Point, idx: np.ndarray, m: int) -> None:
+def joint_step(
+    fam: Family,
+    pt: Point,
+    idx: np.ndarray,
+    m: int,
+    keep_alpha: bool = False,
+    maxiter: int = 100,
+    sweeps: int = 2,
+) -> None:
     """Replace RSU ``m``'s block in ``pt`` by a better feasible one from the joint relaxation.
 
     SLSQP on all of RSU ``m``'s variables at once (alpha relaxed), so compute time and
     transmission time trade against each other under the deadlines; alpha is then rounded
     within the interval the limits leave and blocks I (alpha fixed) and II re-solve. Kept
     only if RSU ``m``'s constraints hold and its cost falls.
+
+    ``keep_alpha=True`` (the alpha-move step's trials, ``alpha_moves``): alpha stays at
+    ``pt``'s integers (fixed bounds, no rounding) and, when ``pt`` breaks a constraint at
+    RSU ``m``, any feasible result is kept (a repair, as in blocks I and II). ``maxiter``:
+    SLSQP's iteration limit; ``sweeps``: block re-solves after it.
     """
     k = len(idx)
     base_cost, base_ok = fam.rsu_state(pt, idx, m)
-    if not base_ok:
+    if not base_ok and not keep_alpha:
         return
     scale = max(abs(base_cost), 1e-12)
     pmax = fam.pmax[idx]
@@ -42,6 +55,8 @@ def joint_step(fam: Family, pt: Point, idx: np.ndarray, m: int) -> None:
             np.full(k, fam.bw[m] / MHZ),
         ]
     )
+    if keep_alpha:
+        lo[:k] = hi[:k] = pt.alpha[idx]
     dl, eb = fam.dl[idx], fam.eb[idx]
     has_d, has_e = ~np.isnan(dl), ~np.isnan(eb)
     fm_g, bw_m = fam.fm[m] / GHZ, fam.bw[m] / MHZ
@@ -136,7 +151,7 @@ def joint_step(fam: Family, pt: Point, idx: np.ndarray, m: int) -> None:
     x0 = np.concatenate(
         [pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ, pt.p[idx] / pmax, pt.b[idx] / MHZ]
     )
-    x = slsqp(obj, x0, lo, hi, c, maxiter=100)
+    x = slsqp(obj, x0, lo, hi, c, maxiter=maxiter)
     a, fv, fr, p, b = unpack(x)
     trial = pt.copy()
     trial.fv[idx], trial.fr[idx], trial.p[idx], trial.b[idx] = fv, fr, p, b
@@ -145,12 +160,13 @@ def joint_step(fam: Family, pt: Point, idx: np.ndarray, m: int) -> None:
         trial.b[idx] *= fam.bw[m] / np.sum(b)
     tc, ec, _ = fam.comm(idx, m, trial.p[idx], trial.b[idx])
     xc = np.concatenate([a, trial.fv[idx] / GHZ, trial.fr[idx] / GHZ])
-    trial.alpha[idx] = fam.round_alpha(idx, m, xc, dl - tc, eb - ec, np.round(a))
+    if not keep_alpha:
+        trial.alpha[idx] = fam.round_alpha(idx, m, xc, dl - tc, eb - ec, np.round(a))
     # integer alpha: re-solve the blocks (each repairs or improves RSU m)
-    for _ in range(2):
-        fam.block1(trial, idx, m, relax=False)
+    for _ in range(sweeps):
+        fam.block1(trial, idx, m, relax=False, keep_alpha=keep_alpha)
         fam.block2(trial, idx, m)
     cost, ok = fam.rsu_state(trial, idx, m)
-    if ok and cost < base_cost:
+    if ok and (cost < base_cost or not base_ok):
         pt.alpha[idx], pt.fv[idx], pt.fr[idx] = trial.alpha[idx], trial.fv[idx], trial.fr[idx]
         pt.p[idx], pt.b[idx] = trial.p[idx], trial.b[idx]
