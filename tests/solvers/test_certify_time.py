@@ -60,3 +60,19 @@ def test_newton_prices_stop_once_expired(monkeypatch):
     assert calls[0] == 1
     # both return a value for every row (the starting point at least)
     assert len(stopped.upper) == len(free.upper)
+
+
+def test_an_ao_repair_gets_a_tenth_of_the_limit_at_most():
+    """A longer time limit must not give a weaker bound: one AO repair of a recovered
+    point (about 6 s on a 20-vehicle deadline instance) once took the root dual's time."""
+    from llmv2x.solvers.certify.association import REPAIR_SHARE, repair_box
+    from llmv2x.solvers.deadline import Deadline
+
+    limited = Deadline(10.0)
+    box = repair_box(limited)
+    assert box is not limited and box.remaining() <= REPAIR_SHARE * 10.0 + 1e-9
+    assert not box.expired() and not limited.hit
+    late = Deadline(10.0, start=limited.start - 9.5)  # 0.5 s left
+    assert repair_box(late).remaining() <= 0.5
+    free = Deadline(None)
+    assert repair_box(free) is free

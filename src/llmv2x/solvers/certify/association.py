@@ -44,6 +44,19 @@ GAP = 1e-6
 ROOT_POINTS = 6
 #: most branch-and-bound nodes
 MAX_NODES = 400
+#: what the result's ``solvers`` names
+SOLVERS = {"exact": "llmv2x Lagrangian dual (HiGHS master) + AO recovery"}
+#: share of the time limit one AO repair of a recovered point may take
+REPAIR_SHARE = 0.1
+
+
+def repair_box(deadline: Deadline) -> Deadline:
+    """A deadline of its own for one AO repair of a recovered point: at most ``REPAIR_SHARE``
+    of the time limit (and of the time left), so that repairs cannot starve the dual (a
+    longer limit must never give a weaker bound); the solve's own deadline without a limit."""
+    if not deadline.limited:
+        return deadline
+    return Deadline(max(min(deadline.remaining(), REPAIR_SHARE * deadline.time_limit), 0.0))
 
 
 class _Trace:
@@ -92,6 +105,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
             None,
             "infeasible",
             time.perf_counter() - t0,
+            solvers=SOLVERS,
             message=f"vehicle {n} is proven infeasible on every link (deadline or energy budget)",
         )
     best: Allocation | None = None
@@ -133,9 +147,10 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         if start is None or start.association.tobytes() in tried:
             return False
         tried.add(start.association.tobytes())
-        point = recovery.improve(instance, settings, problem, start, deadline)
+        box = repair_box(deadline)
+        point = recovery.improve(instance, settings, problem, start, box)
         if home is not None:  # deadlines broken by crowding: send vehicles back home
-            point = send_back(instance, settings, problem, point, home, deadline)
+            point = send_back(instance, settings, problem, point, home, box)
         offer(point, "dual argmins")
         return True
 
@@ -234,7 +249,7 @@ def solve_decision(instance: Instance, settings: SolveSettings) -> Result:
         status,
         time.perf_counter() - t0,
         lower_bound=None if lower is None else min(lower, best_obj),
-        solvers={"exact": "llmv2x Lagrangian dual (HiGHS master) + AO recovery"},
+        solvers=SOLVERS,
         iterations=res.iterations + nodes,
         message=f"certified gap {gap:.3g}; " + "; ".join(notes),
     )
