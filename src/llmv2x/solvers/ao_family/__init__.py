@@ -53,7 +53,9 @@ JOINT_PASSES = 3
 ALPHA_PASSES = 4
 #: another pass only when the rounds after a pass lowered the objective by this fraction
 #: (from nearly the same point it would retry the same failing moves)
-ALPHA_REPEAT_GAIN = 1e-4
+ALPHA_REPEAT_GAIN = 1e-3
+#: SLSQP iterations of the joint step (alpha kept) that repairs an RSU the rounds left broken
+REPAIR_ITER = 60
 
 
 def __getattr__(name: str) -> Any:
@@ -72,6 +74,8 @@ def run_family(
     start: Allocation,
     max_rounds: int,
     deadline: Any,
+    repair: bool = False,
+    alpha: bool = True,
 ) -> tuple[Point, list[dict[str, Any]], bool]:
     """AO rounds from the feasible ``start`` under fixed association.
 
@@ -82,10 +86,13 @@ def run_family(
     (``alpha_moves``; rows with block ``alpha``), each followed by rounds and joint passes,
     while they improve (docs/algorithms.md#ao-for-the-problem-family). Returns the last
     point, one row per round and whether the rounds settled. OpenBLAS runs on one thread
-    meanwhile (``point.one_blas_thread``).
+    meanwhile (``point.one_blas_thread``). ``repair=True`` (the moves of ``association``):
+    RSUs the first rounds leave broken get a joint step with alpha kept (``_repair``).
+    ``alpha=False``: no alpha-move passes (the priced starts of ``association``, compared
+    before the dearest step runs on the best of them).
     """
     with one_blas_thread():
-        return _run(instance, settings, problem, start, max_rounds, deadline)
+        return _run(instance, settings, problem, start, max_rounds, deadline, repair, alpha)
 
 
 def _run(
@@ -95,6 +102,8 @@ def _run(
     start: Allocation,
     max_rounds: int,
     deadline: Any,
+    repair: bool = False,
+    alpha: bool = True,
 ) -> tuple[Point, list[dict[str, Any]], bool]:
     """``run_family``'s rounds and joint passes."""
     fam = Family(instance, settings, problem)
@@ -103,8 +112,10 @@ def _run(
         {"round": 0, "block": "start", "objective": fam.total(pt), "time_s": 0.0}
     ]
     settled = _rounds(fam, pt, rows, settings.tol, max_rounds, deadline)
+    if repair and _repair(fam, pt, rows, deadline):
+        settled = _rounds(fam, pt, rows, settings.tol, max_rounds, deadline)
     _joint_passes(fam, pt, rows, deadline)
-    if problem.deadlines or problem.energy_budgets:
+    if alpha and (problem.deadlines or problem.energy_budgets):
         settled = _alpha_passes(fam, pt, rows, settings.tol, max_rounds, deadline, settled)
     return pt, rows, settled
 
@@ -139,6 +150,32 @@ def _rounds(
         if rnd >= 2 and change <= max(tol, 1e-12):
             return True
     return False
+
+
+def _repair(fam: Family, pt: Point, rows: list[dict[str, Any]], deadline: Any) -> bool:
+    """A joint step with alpha kept (``joint_step`` with ``keep_alpha``: any feasible result is
+    kept) on every RSU whose constraints the rounds left broken: the blocks each see the
+    other's time as fixed and rarely repair a crowded RSU. Returns whether one was repaired
+    (a row with block ``repair``)."""
+    t = time.perf_counter()
+    fixed = 0
+    for m, idx in fam.members(pt).items():
+        if deadline.expired():
+            break
+        if not fam.rsu_state(pt, idx, m)[1]:
+            joint_step(fam, pt, idx, m, keep_alpha=True, maxiter=REPAIR_ITER, sweeps=1)
+            fixed += fam.rsu_state(pt, idx, m)[1]
+    if fixed:
+        rows.append(
+            {
+                "round": len(rows),
+                "block": "repair",
+                "objective": fam.total(pt),
+                "moves": fixed,
+                "time_s": time.perf_counter() - t,
+            }
+        )
+    return bool(fixed)
 
 
 def _alpha_passes(

@@ -35,6 +35,9 @@ TRIAL_SWEEPS = 1
 MAX_FAILS = 2
 #: ... or after this many feasible trials in a row that were no cheaper
 MAX_WORSE = 6
+#: score added to a change that the grids of ``candidates`` cannot fit into the vehicle's
+#: limits at the current communication (it is tried after those that fit)
+UNFIT = 1e9
 #: try swaps (``swaps``) when no single move pays
 SWAPS = True
 
@@ -69,11 +72,43 @@ def candidates(fam: Family, pt: Point, idx: np.ndarray, m: int) -> list[tuple[fl
         axis=1,
     )
 
-    def est(alpha: np.ndarray) -> np.ndarray:
+    # with the deadline and energy budget left by the current communication: the cheapest
+    # (f_n, f_nm) pair on the grids that meets them (inf when none does)
+    tc, ec, _ = fam.comm(idx, m, pt.p[idx], pt.b[idx])
+    dres, eres = fam.dl[idx] - tc, fam.eb[idx] - ec
+    tvg = psi[:, None] / (fv_grid * cdv)
+    evg = kv * fv_grid**2 * psi[:, None] / cdv
+    lvg = w * tvg + (1 - w) * evg
+    trg = psi[:, None] / (fr_grid * cdr)
+
+    def est_free(alpha: np.ndarray) -> np.ndarray:
         remote = np.min((ups - alpha)[:, None] * lr + lam * fr_grid, axis=1)
         return alpha * lv + np.where(alpha < ups, remote, 0.0)
 
-    now = est(a)
+    def est_limited(alpha: np.ndarray) -> np.ndarray:
+        al, ra = alpha[:, None, None], (ups - alpha)[:, None, None]
+        cost = al * lvg[:, :, None] + ra * lr[:, None, :] + (ra > 0) * lam * fr_grid
+        t = al * tvg[:, :, None] + ra * trg[:, None, :]
+        ok = (np.isnan(dres)[:, None, None] | (t <= dres[:, None, None])) & (
+            np.isnan(eres)[:, None, None] | (al * evg[:, :, None] <= eres[:, None, None])
+        )
+        return np.min(np.where(ok, cost, np.inf), axis=(1, 2))
+
+    # per vehicle: limited where the grids hold a point meeting its limits at its alpha
+    lim_now = est_limited(a)
+    limited = np.isfinite(lim_now)
+
+    free_now = est_free(a)
+
+    def est(alpha: np.ndarray) -> np.ndarray:
+        # a change the grids cannot fit into the limits at the current communication still
+        # gets a trial (the trial re-solves p and b too), after the others
+        with np.errstate(invalid="ignore"):
+            lim = est_limited(alpha) - lim_now
+        free = est_free(alpha) - free_now
+        return np.where(~limited, free, np.where(np.isfinite(lim), lim, UNFIT + free))
+
+    now = np.zeros_like(a)
     out = []
     for step, new in enumerate((np.ones_like(a), np.full_like(a, ups), a - 1, a + 1)):
         new = np.clip(new, 1.0, ups)
@@ -127,14 +162,18 @@ def _search(
     cost: float,
     deadline: Any,
     best: bool,
+    failed: set,
 ) -> tuple[Point | None, float]:
     """The first (``best``: the cheapest) of ``moves`` whose trial keeps RSU ``m`` feasible
-    and lowers its cost below ``cost``, within the ``MAX_FAILS`` / ``MAX_WORSE`` limits."""
+    and lowers its cost below ``cost``, within the ``MAX_FAILS`` / ``MAX_WORSE`` limits.
+    Changes in ``failed`` are skipped; those whose trial ends infeasible are added to it."""
     found: Point | None = None
     fails = worse = 0
     for _, changes in moves:
         if deadline.expired() or fails >= MAX_FAILS or worse >= MAX_WORSE:
             break
+        if changes in failed:
+            continue
         t = trial(fam, pt, idx, m, changes)
         c, ok = fam.rsu_state(t, idx, m)
         if ok and c < cost * (1 - 1e-9):
@@ -145,6 +184,7 @@ def _search(
             worse += 1
         else:
             fails += 1
+            failed.add(changes)
     return found, cost
 
 
@@ -159,17 +199,24 @@ def rsu_moves(
     tries every candidate and takes the cheapest. Returns the number of moves kept; ``pt`` is
     changed in place (RSU ``m``'s vehicles only)."""
     cost, ok = fam.rsu_state(pt, idx, m)
-    if not ok:
+    key = (m, fam._key(pt, idx))
+    if not ok or key in fam.alpha_stuck:  # the trials are deterministic: same failures
         return 0
     kept = 0
+    # changes whose trial ended infeasible: skipped in the later sweeps (the moves kept
+    # meanwhile mostly load the RSU more, so they would fail again at the same cost: an
+    # infeasible trial runs SLSQP to its iteration limit)
+    failed: set[tuple[tuple[int, float], ...]] = set()
     while not deadline.expired():
         cands = candidates(fam, pt, idx, m)
         singles = [(s, ((j, a),)) for s, j, a in cands]
-        found, cost = _search(fam, pt, idx, m, singles, cost, deadline, best)
+        found, cost = _search(fam, pt, idx, m, singles, cost, deadline, best, failed)
         if found is None and SWAPS:
             pairs = swaps(cands, pt, idx, fam.ups)
-            found, cost = _search(fam, pt, idx, m, pairs, cost, deadline, best)
+            found, cost = _search(fam, pt, idx, m, pairs, cost, deadline, best, failed)
         if found is None:
+            if not deadline.expired():
+                fam.alpha_stuck.add((m, fam._key(pt, idx)))
             break
         for x, y in zip(
             (pt.alpha, pt.fv, pt.fr, pt.p, pt.b),

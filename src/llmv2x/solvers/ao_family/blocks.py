@@ -45,6 +45,9 @@ class Family:
         #: (block, RSU, point of its vehicles) on which that block changed nothing: the blocks
         #: are deterministic, so ``round_`` skips them there
         self._fixed: set[tuple[str, int, bytes]] = set()
+        #: (RSU, point of its vehicles) where the alpha-move step found no move
+        #: (``alpha_moves.rsu_moves`` skips it there)
+        self.alpha_stuck: set[tuple[int, bytes]] = set()
 
     # ---- per-vehicle physics at RSU m (vectorised over the vehicles ``idx``)
     def gain(self, idx: np.ndarray, m: int) -> np.ndarray:
