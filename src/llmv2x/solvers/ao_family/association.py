@@ -9,7 +9,9 @@ A move takes vehicle n from its RSU a to another of its links b. The moved point
 the current one with proportional shares (n gets the average share at b, the others at b
 shrink to make room; under equality budgets the vehicles left at a grow to fill F_a and
 B_a), then the two touched RSUs are re-solved by the family's blocks (and, when promising,
-its joint step). A move is kept only if both RSUs' constraints hold and their summed cost
+its joint step; an RSU the blocks leave broken first gets a joint step with alpha kept,
+which repairs what the blocks, each seeing the other's time as fixed, cannot). A move is
+kept only if both RSUs' constraints hold and their summed cost
 falls, so the objective never rises: AO under ``association=decision`` is never worse than
 its fixed-association start.
 
@@ -35,6 +37,7 @@ from llmv2x.problem import Problem
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point, joint_step, run_family
+from llmv2x.solvers.ao_family.priced import priced_starts, send_back
 from llmv2x.solvers.deadline import Deadline
 
 #: moves tried per pass (the best scored first); each costs a few per-RSU SLSQP calls
@@ -44,14 +47,27 @@ FAILS_PER_PASS = 12
 #: a re-solved move gets the joint step only when its block rounds come this close
 #: (relative) to beating the current cost of the two RSUs
 POLISH_WITHIN = 2e-3
-#: master steps of the dual whose preferred associations AO tries as starts
-PRICE_STEPS = 6
-#: vehicles sent back to their start RSU to repair a priced association
-REPAIRS = 12
+#: SLSQP iterations of the joint step (alpha kept) that repairs a moved point's broken RSU
+REPAIR_ITER = 60
+#: priced starts (best first) that get the alpha-move step, when within this fraction of the
+#: fixed-association start
+PRICED_ALPHA = 2
+PRICED_WITHIN = 0.05
 #: passes of moves, each followed by AO rounds from the moved point
 MAX_PASSES = 4
 
 Move = tuple[float, int, int]  # (score, vehicle, destination RSU)
+
+__all__ = [
+    "improve_association",
+    "moved",
+    "priced_starts",
+    "rsu_cost",
+    "send_back",
+    "solve_ao_decision",
+    "try_move",
+    "try_moves",
+]
 
 
 def rsu_cost(fam: Family, pt: Point, m: int) -> tuple[float, bool]:
@@ -116,18 +132,36 @@ def link_candidates(instance: Instance, pt: Point) -> dict[int, np.ndarray]:
 def try_move(fam: Family, pt: Point, n: int, dst: int) -> Point | None:
     """``pt`` with vehicle ``n`` at RSU ``dst`` and both touched RSUs re-solved, or None when
     that is not feasible or does not lower their summed cost."""
-    src = int(pt.assoc[n])
-    base = rsu_cost(fam, pt, src)[0] + rsu_cost(fam, pt, dst)[0]
-    trial = moved(fam, pt, n, dst)
-    touched = [src, dst]
+    return try_moves(fam, pt, ((n, dst),))
+
+
+def try_moves(fam: Family, pt: Point, changes: Sequence[tuple[int, int]]) -> Point | None:
+    """``pt`` with each (vehicle, RSU) of ``changes`` applied by ``moved`` in turn and every
+    touched RSU re-solved (rounds; a joint step with alpha kept where they leave it broken;
+    the joint step when close), or None when that is not feasible or does not lower the
+    touched RSUs' summed cost."""
+    touched = sorted({int(pt.assoc[n]) for n, _ in changes} | {int(d) for _, d in changes})
+    base = sum(rsu_cost(fam, pt, m)[0] for m in touched)
+    trial = pt
+    for n, dst in changes:
+        trial = moved(fam, trial, int(n), int(dst))
     for _ in range(2):
         fam.round_(trial, touched)
 
     def state() -> tuple[float, bool]:
-        (ca, oka), (cb, okb) = rsu_cost(fam, trial, src), rsu_cost(fam, trial, dst)
-        return ca + cb, oka and okb
+        out = [rsu_cost(fam, trial, m) for m in touched]
+        return sum(c for c, _ in out), all(ok for _, ok in out)
 
     cost, ok = state()
+    if not ok:
+        # the blocks alone rarely repair a crowded RSU (each sees the other block's time as
+        # fixed); one joint SLSQP with alpha kept trades compute against transmission time
+        for m in touched:
+            idx = np.flatnonzero(trial.assoc == m)
+            if idx.size and not rsu_cost(fam, trial, m)[1]:
+                joint_step(fam, trial, idx, m, keep_alpha=True, maxiter=REPAIR_ITER, sweeps=1)
+        fam.round_(trial, touched)
+        cost, ok = state()
     if ok and cost <= base * (1 + POLISH_WITHIN):
         for m in touched:
             idx = np.flatnonzero(trial.assoc == m)
@@ -199,7 +233,9 @@ def improve_association(
             break
         if not deadline.expired():
             t = time.perf_counter()
-            after, _, _ = run_family(instance, settings, problem, pt.allocation(), 10, deadline)
+            after, _, _ = run_family(
+                instance, settings, problem, pt.allocation(), 10, deadline, repair=True
+            )
             if fam.total(after) <= fam.total(pt) and all(
                 rsu_cost(fam, after, int(m))[1] for m in np.unique(after.assoc)
             ):
@@ -217,77 +253,6 @@ def improve_association(
             break
         obj = fam.total(pt)
     return pt, rows
-
-
-def priced_starts(
-    instance: Instance, settings: SolveSettings, problem: Problem, alloc: Any, deadline: Any
-) -> list[Any]:
-    """Points on the associations each vehicle prefers at RSU prices.
-
-    The row oracle (``llmv2x.solvers.certify``) prices every link at zero prices and along
-    ``PRICE_STEPS`` steps of the dual's master from the prices read off ``alloc``'s marginal
-    costs; at each new set of preferred rows the shares are rescaled to the budgets, AO rounds
-    repair and improve the point and ``send_back`` repairs what deadlines still break.
-    Returned unchecked (the caller keeps one only if the evaluator accepts it and it is
-    better)."""
-    from llmv2x.solvers.certify import master, recovery
-    from llmv2x.solvers.certify.association import Dual
-
-    dual = Dual(instance, settings, problem)
-    if dual.veh_infeasible.size:
-        return []
-    out: list[Any] = []
-    seen: set[bytes] = set()
-
-    def point(*_: Any) -> None:
-        if deadline.expired() or dual.last_values is None:
-            return
-        start = recovery.argmin_start(instance, problem, dual.rows, dual.last_values)
-        if start is None or start.association.tobytes() in seen:
-            return
-        seen.add(start.association.tobytes())
-        pt = recovery.improve(instance, settings, problem, start, deadline)
-        out.append(send_back(instance, settings, problem, pt, alloc, deadline))
-
-    dual(np.zeros(2 * instance.n_rsus))
-    point()
-    y0 = dual.start(alloc)
-    delta0 = max(0.5 * float(np.max(np.abs(y0), initial=0.0)), 1e-9)
-    master.maximise(
-        dual, y0, *dual.box(), delta0, max_iter=PRICE_STEPS, deadline=deadline, on_value=point
-    )
-    return out
-
-
-def send_back(
-    instance: Instance,
-    settings: SolveSettings,
-    problem: Problem,
-    alloc: Any,
-    home: Any,
-    deadline: Any,
-    tries: int = REPAIRS,
-) -> Any:
-    """``alloc``, or when the evaluator names a vehicle whose deadline or energy budget
-    breaks, that vehicle moved back to its RSU in the feasible ``home`` (when it is there
-    already: the newcomer with the largest frequency share at its RSU) and AO rounds re-run
-    (up to ``tries`` times)."""
-    fam = Family(instance, settings, problem)
-    for _ in range(tries):
-        ev = evaluate(instance, alloc, settings, problem=problem)
-        if ev.feasible or "[" not in ev.worst or deadline.expired():
-            break
-        n = int(ev.worst.split("[")[1].rstrip("]"))
-        pt = Point.of(alloc, instance)
-        if pt.assoc[n] == home.association[n]:  # crowded at home: send back a newcomer
-            new = np.flatnonzero((pt.assoc == pt.assoc[n]) & (pt.assoc != home.association))
-            if new.size == 0:
-                break
-            n = int(new[np.argmax(pt.fr[new])])
-        pt = moved(fam, pt, n, int(home.association[n]))
-        alloc = run_family(instance, settings, problem, pt.allocation(), 10, deadline)[0]
-        alloc = alloc.allocation()
-    return alloc
 
 
 def solve_ao_decision(
@@ -319,7 +284,19 @@ def solve_ao_decision(
         )
     start = base.allocation.replace(association=instance.association)
     best, best_obj = start, base.objective
+    priced = []
     for alloc in priced_starts(instance, settings, problem, start, deadline):
+        ev = evaluate(instance, alloc, settings, problem=problem)
+        if ev.feasible:
+            priced.append((ev.objective, alloc))
+    # the priced starts ran without the alpha-move step (the dearest); it runs on the best
+    # PRICED_ALPHA of them that come within PRICED_WITHIN of the start
+    for obj, alloc in sorted(priced, key=lambda x: x[0])[:PRICED_ALPHA]:
+        if deadline.expired() or obj > best_obj * (1 + PRICED_WITHIN):
+            break
+        if problem.deadlines or problem.energy_budgets:
+            alloc = run_family(instance, settings, problem, alloc, 10, deadline, repair=True)[0]
+            alloc = alloc.allocation()
         ev = evaluate(instance, alloc, settings, problem=problem)
         if ev.feasible and ev.objective < best_obj:
             best, best_obj = alloc, ev.objective
