@@ -255,6 +255,13 @@ def improve_association(
     return pt, rows
 
 
+def association_origin(instance: Instance, start: Any) -> str:
+    """Where the moves' start association came from, for the result's message: the
+    instance's own, or a priced start and how many vehicles it moved."""
+    k = int(np.sum(np.asarray(start.association) != instance.association))
+    return f"priced start ({k} vehicle(s) moved)" if k else "own association"
+
+
 def solve_ao_decision(
     instance: Instance, settings: SolveSettings, problem: Problem, t0: float, deadline: Deadline
 ) -> Result:
@@ -300,6 +307,7 @@ def solve_ao_decision(
         ev = evaluate(instance, alloc, settings, problem=problem)
         if ev.feasible and ev.objective < best_obj:
             best, best_obj = alloc, ev.objective
+    origin = association_origin(instance, best)
     pt, rows = improve_association(instance, settings, problem, Point.of(best, instance), deadline)
     end = pt.allocation()
     ev = evaluate(instance, end, settings, problem=problem)
@@ -323,7 +331,7 @@ def solve_ao_decision(
             [
                 f"problem: {', '.join(problem.variants())}",
                 *(p for p in base.message.split("; ") if p and not p.startswith("problem:")),
-                f"association: {moves} move(s) kept",
+                f"association: {origin}, {moves} move(s) kept",
             ]
         ),
     )
