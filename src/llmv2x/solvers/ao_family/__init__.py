@@ -120,6 +120,19 @@ def _run(
     return pt, rows, settled
 
 
+def _note(rows: list[dict[str, Any]], block: str, objective: float, t: float, **extra: Any) -> None:
+    """Append one trace row (round number, block, objective, seconds since ``t``, extras)."""
+    rows.append(
+        {
+            "round": len(rows),
+            "block": block,
+            "objective": objective,
+            **extra,
+            "time_s": time.perf_counter() - t,
+        }
+    )
+
+
 def _rounds(
     fam: Family,
     pt: Point,
@@ -137,14 +150,7 @@ def _rounds(
         t = time.perf_counter()
         fam.round_(pt)
         new = fam.total(pt)
-        rows.append(
-            {
-                "round": len(rows),
-                "block": "I+II",
-                "objective": new,
-                "time_s": time.perf_counter() - t,
-            }
-        )
+        _note(rows, "I+II", new, t)
         change = abs(obj - new) / max(abs(new), 1e-300)
         obj = new
         if rnd >= 2 and change <= max(tol, 1e-12):
@@ -166,15 +172,7 @@ def _repair(fam: Family, pt: Point, rows: list[dict[str, Any]], deadline: Any) -
             joint_step(fam, pt, idx, m, keep_alpha=True, maxiter=REPAIR_ITER, sweeps=1)
             fixed += fam.rsu_state(pt, idx, m)[1]
     if fixed:
-        rows.append(
-            {
-                "round": len(rows),
-                "block": "repair",
-                "objective": fam.total(pt),
-                "moves": fixed,
-                "time_s": time.perf_counter() - t,
-            }
-        )
+        _note(rows, "repair", fam.total(pt), t, moves=fixed)
     return bool(fixed)
 
 
@@ -199,15 +197,7 @@ def _alpha_passes(
             break
         t = time.perf_counter()
         kept = alpha_pass(fam, pt, deadline)
-        rows.append(
-            {
-                "round": len(rows),
-                "block": "alpha",
-                "objective": fam.total(pt),
-                "moves": kept,
-                "time_s": time.perf_counter() - t,
-            }
-        )
+        _note(rows, "alpha", fam.total(pt), t, moves=kept)
         if not kept:
             break
         moved = rows[-1]["objective"]
@@ -232,14 +222,7 @@ def _joint_passes(fam: Family, pt: Point, rows: list[dict[str, Any]], deadline: 
             joint_step(fam, pt, idx, m)
         fam.round_(pt)
         new = fam.total(pt)
-        rows.append(
-            {
-                "round": len(rows),
-                "block": "joint",
-                "objective": new,
-                "time_s": time.perf_counter() - t,
-            }
-        )
+        _note(rows, "joint", new, t)
         if new >= obj * (1 - 1e-9):
             break
         obj = new
