@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from llmv2x.models.constants import B_FLOOR_HZ, F_RSU_FLOOR_HZ
@@ -36,6 +38,63 @@ def joint_step(
     if not base_ok and not keep_alpha:
         return
     scale = max(abs(base_cost), 1e-12)
+    nlp = rsu_nlp(fam, idx, m)
+    lo, hi, unpack = nlp.lo, nlp.hi, nlp.unpack
+    if keep_alpha:
+        lo[:k] = hi[:k] = pt.alpha[idx]
+    dl, eb = fam.dl[idx], fam.eb[idx]
+    fm_g, bw_m = fam.fm[m] / GHZ, fam.bw[m] / MHZ
+
+    def obj(x):
+        val, g = nlp.cost(x)
+        return val / scale, g / scale
+
+    sum_f = np.concatenate([np.zeros(2 * k), -np.ones(k) / fm_g, np.zeros(2 * k)])[None, :]
+    sum_b = np.concatenate([np.zeros(4 * k), -np.ones(k) / bw_m])[None, :]
+    kind = "ineq" if fam.problem.inequality else "eq"
+    c = [
+        {
+            "type": kind,
+            "fun": lambda x: np.array([(fm_g - np.sum(x[2 * k : 3 * k])) / fm_g]),
+            "jac": lambda x: sum_f,
+        },
+        {
+            "type": kind,
+            "fun": lambda x: np.array([(bw_m - np.sum(x[4 * k :])) / bw_m]),
+            "jac": lambda x: sum_b,
+        },
+    ]
+    if nlp.constrained:
+        c.append({"type": "ineq", "fun": nlp.cons, "jac": nlp.cons_jac})
+    x = slsqp(obj, nlp.x_of(pt), lo, hi, c, maxiter=maxiter)
+    a, fv, fr, p, b = unpack(x)
+    trial = pt.copy()
+    trial.fv[idx], trial.fr[idx], trial.p[idx], trial.b[idx] = fv, fr, p, b
+    if not fam.problem.inequality:
+        trial.fr[idx] *= fam.fm[m] / np.sum(fr)
+        trial.b[idx] *= fam.bw[m] / np.sum(b)
+    tc, ec, _ = fam.comm(idx, m, trial.p[idx], trial.b[idx])
+    xc = np.concatenate([a, trial.fv[idx] / GHZ, trial.fr[idx] / GHZ])
+    if not keep_alpha:
+        trial.alpha[idx] = fam.round_alpha(idx, m, xc, dl - tc, eb - ec, np.round(a))
+    # integer alpha: re-solve the blocks (each repairs or improves RSU m)
+    for _ in range(sweeps):
+        fam.block1(trial, idx, m, relax=False, keep_alpha=keep_alpha)
+        fam.block2(trial, idx, m)
+    cost, ok = fam.rsu_state(trial, idx, m)
+    if ok and (cost < base_cost or not base_ok):
+        pt.alpha[idx], pt.fv[idx], pt.fr[idx] = trial.alpha[idx], trial.fv[idx], trial.fr[idx]
+        pt.p[idx], pt.b[idx] = trial.p[idx], trial.b[idx]
+
+
+def rsu_nlp(fam: Family, idx: np.ndarray, m: int) -> SimpleNamespace:
+    """RSU ``m``'s continuous problem in the scaled variables x = (alpha, f_n [GHz],
+    f_nm [GHz], p_n / p_max, b_n [MHz]) of its vehicles ``idx``: box ``lo``/``hi``,
+    ``unpack(x)``, ``x_of(pt)`` (``pt``'s values), ``cost(x)`` (the RSU's share of (11a),
+    value and gradient) and ``cons(x)``/``cons_jac(x)`` (the deadlines and energy budgets as
+    relative slacks >= 0, and their Jacobian); the budgets (10c)/(10e) are the caller's.
+    Shared by the joint step and the phase-1 load (``phase1``)."""
+    k = len(idx)
     pmax = fam.pmax[idx]
     lo = np.concatenate(
         [
@@ -55,11 +114,8 @@ def joint_step(
             np.full(k, fam.bw[m] / MHZ),
         ]
     )
-    if keep_alpha:
-        lo[:k] = hi[:k] = pt.alpha[idx]
     dl, eb = fam.dl[idx], fam.eb[idx]
     has_d, has_e = ~np.isnan(dl), ~np.isnan(eb)
-    fm_g, bw_m = fam.fm[m] / GHZ, fam.bw[m] / MHZ
 
     def unpack(x):
         return (
@@ -89,7 +145,7 @@ def joint_step(
         dr_db = (np.log1p(z) - z / (1 + z)) / ln2 * MHZ
         return a, fv, fr, p, tv, tr, ev, er, r, dr_dp, dr_db
 
-    def obj(x):
+    def cost(x):
         a, fv, fr, p, tv, tr, ev, er, r, dr_dp, dr_db = pieces(x)
         lv, lr = w * tv + (1 - w) * ev, w * tr + (1 - w) * er
         num = (1 - w) * p + lat
@@ -103,7 +159,7 @@ def joint_step(
                 -num * bits / r**2 * dr_db,
             ]
         )
-        return float(val) / scale, g / scale
+        return float(val), g
 
     rows_d, rows_e = np.flatnonzero(has_d), np.flatnonzero(has_e)
     dld, ebe = dl[has_d], eb[has_e]
@@ -131,42 +187,17 @@ def joint_step(
         jac[i, 4 * k + n] = (p * q * dr_db)[n] / ebe
         return jac
 
-    sum_f = np.concatenate([np.zeros(2 * k), -np.ones(k) / fm_g, np.zeros(2 * k)])[None, :]
-    sum_b = np.concatenate([np.zeros(4 * k), -np.ones(k) / bw_m])[None, :]
-    kind = "ineq" if fam.problem.inequality else "eq"
-    c = [
-        {
-            "type": kind,
-            "fun": lambda x: np.array([(fm_g - np.sum(x[2 * k : 3 * k])) / fm_g]),
-            "jac": lambda x: sum_f,
-        },
-        {
-            "type": kind,
-            "fun": lambda x: np.array([(bw_m - np.sum(x[4 * k :])) / bw_m]),
-            "jac": lambda x: sum_b,
-        },
-    ]
-    if has_d.any() or has_e.any():
-        c.append({"type": "ineq", "fun": cons, "jac": cons_jac})
-    x0 = np.concatenate(
-        [pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ, pt.p[idx] / pmax, pt.b[idx] / MHZ]
+    return SimpleNamespace(
+        k=k,
+        lo=lo,
+        hi=hi,
+        unpack=unpack,
+        pieces=pieces,
+        cost=cost,
+        cons=cons,
+        cons_jac=cons_jac,
+        constrained=bool(has_d.any() or has_e.any()),
+        x_of=lambda pt: np.concatenate(
+            [pt.alpha[idx], pt.fv[idx] / GHZ, pt.fr[idx] / GHZ, pt.p[idx] / pmax, pt.b[idx] / MHZ]
+        ),
     )
-    x = slsqp(obj, x0, lo, hi, c, maxiter=maxiter)
-    a, fv, fr, p, b = unpack(x)
-    trial = pt.copy()
-    trial.fv[idx], trial.fr[idx], trial.p[idx], trial.b[idx] = fv, fr, p, b
-    if not fam.problem.inequality:
-        trial.fr[idx] *= fam.fm[m] / np.sum(fr)
-        trial.b[idx] *= fam.bw[m] / np.sum(b)
-    tc, ec, _ = fam.comm(idx, m, trial.p[idx], trial.b[idx])
-    xc = np.concatenate([a, trial.fv[idx] / GHZ, trial.fr[idx] / GHZ])
-    if not keep_alpha:
-        trial.alpha[idx] = fam.round_alpha(idx, m, xc, dl - tc, eb - ec, np.round(a))
-    # integer alpha: re-solve the blocks (each repairs or improves RSU m)
-    for _ in range(sweeps):
-        fam.block1(trial, idx, m, relax=False, keep_alpha=keep_alpha)
-        fam.block2(trial, idx, m)
-    cost, ok = fam.rsu_state(trial, idx, m)
-    if ok and (cost < base_cost or not base_ok):
-        pt.alpha[idx], pt.fv[idx], pt.fr[idx] = trial.alpha[idx], trial.fv[idx], trial.fr[idx]
-        pt.p[idx], pt.b[idx] = trial.p[idx], trial.b[idx]
