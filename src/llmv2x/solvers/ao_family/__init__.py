@@ -148,7 +148,7 @@ def _rounds(
         if deadline.expired():
             break
         t = time.perf_counter()
-        fam.round_(pt)
+        fam.round_(pt, deadline=deadline)
         new = fam.total(pt)
         _note(rows, "I+II", new, t)
         change = abs(obj - new) / max(abs(new), 1e-300)

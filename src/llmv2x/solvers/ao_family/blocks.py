@@ -333,15 +333,19 @@ class Family:
         """Objective at ``pt``."""
         return sum(self.rsu_state(pt, idx, m)[0] for m, idx in self.members(pt).items())
 
-    def round_(self, pt: Point, rsus: Any = None) -> None:
+    def round_(self, pt: Point, rsus: Any = None, deadline: Any = None) -> None:
         """One AO round (block I then block II) on the RSUs ``rsus`` (default all).
 
         A block is skipped on an RSU whose vehicles sit exactly where that block last left
         them unchanged (it would change nothing again: e.g. a second round after a block
-        converged, or an RSU whose constraints no block can repair)."""
+        converged, or an RSU whose constraints no block can repair). ``deadline``: checked
+        before each block of each RSU (a round at N = 200 takes seconds; every block keeps
+        the point feasible, so a round cut short is a valid point)."""
         groups = self.members(pt)
         for name, block in (("I", self.block1), ("II", self.block2)):
             for m in groups if rsus is None else rsus:
+                if deadline is not None and deadline.expired():
+                    return
                 if m in groups:
                     idx = groups[m]
                     key = (name, int(m), self._key(pt, idx))

@@ -5,6 +5,7 @@ vehicles prefer at RSU prices, repaired by AO rounds and ``send_back``
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from llmv2x.models.evaluator import evaluate
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point, run_family
+from llmv2x.solvers.ao_family.phase1 import load_repair, regrets
 
 #: master steps of the dual (run to convergence, at most this many) when AO has no time limit
 PRICE_STEPS = 60
@@ -30,7 +32,7 @@ REPAIRS = 4
 
 def priced_starts(
     instance: Instance, settings: SolveSettings, problem: Problem, alloc: Any, deadline: Any
-) -> list[Any]:
+) -> tuple[list[Any], np.ndarray | None]:
     """Points on the associations each vehicle prefers at RSU prices from a converged dual.
 
     The dual of method ``exact`` under decision (``llmv2x.solvers.certify.association``,
@@ -40,15 +42,16 @@ def priced_starts(
     best last) and at zero prices, deduplicated, get shares rescaled to the budgets and
     raised to the floors (``floored``); at most ``PRICED_REPAIRS`` of them, cheapest
     rescaled point first (objective ignoring constraints), are repaired by AO rounds and
-    ``send_back``. Returned unchecked (the caller keeps one only
-    if the evaluator accepts it and it is better)."""
+    ``repaired``. Returned unchecked (the caller keeps one only if the evaluator accepts it
+    and it is better), with the regrets at the best price (``phase1.regrets``; None when
+    the dual found none)."""
     from llmv2x.solvers.certify import master, recovery
     from llmv2x.solvers.certify.association import Dual
     from llmv2x.solvers.deadline import Deadline
 
     dual = Dual(instance, settings, problem)
     if dual.veh_infeasible.size:
-        return []
+        return [], None
     starts: list[tuple[int, Any]] = []  # (evaluation number, argmin start), improving only
     best = [-np.inf]
 
@@ -58,11 +61,14 @@ def priced_starts(
         best[0] = value
         start = recovery.argmin_start(instance, problem, dual.rows, dual.last_values)
         if start is not None:
-            starts.append((dual.calls, floored(instance, problem, start)))
+            starts.append((dual.calls, (floored(instance, problem, start), prices())))
+
+    def prices() -> np.ndarray:
+        return regrets(dual.rows, dual.last_values, instance.n_vehicles, instance.n_rsus)
 
     dual(np.zeros(2 * instance.n_rsus))
     zero = recovery.argmin_start(instance, problem, dual.rows, dual.last_values)
-    zero = None if zero is None else floored(instance, problem, zero)
+    zero = None if zero is None else (floored(instance, problem, zero), prices())
     share = Deadline(
         PRICE_SHARE * deadline.time_limit if getattr(deadline, "limited", False) else None
     )
@@ -79,19 +85,47 @@ def priced_starts(
     cands, seen = [], {alloc.association.tobytes()}
     # every improving price's argmins, not only the last ones: on "association" instance 4
     # the last 12 gave 0.71 % above exact's optimum, all of them 0.08 %
-    for start in [s for _, s in reversed(starts)] + [zero]:
-        if start is None or start.association.tobytes() in seen:
+    for item in [s for _, s in reversed(starts)] + [zero]:
+        if item is None or item[0].association.tobytes() in seen:
             continue
-        seen.add(start.association.tobytes())
-        cost = evaluate(instance, start, settings, problem=problem).objective
-        cands.append((cost if np.isfinite(cost) else np.inf, len(cands), start))
+        seen.add(item[0].association.tobytes())
+        cost = evaluate(instance, item[0], settings, problem=problem).objective
+        cands.append((cost if np.isfinite(cost) else np.inf, len(cands), item))
     out: list[Any] = []
-    for _, _, start in sorted(cands, key=lambda c: c[:2])[:PRICED_REPAIRS]:
-        if deadline.expired():
+    took = 0.0  # the last repair's seconds: one that would not fit in the time left is skipped
+    for _, _, (start, q) in sorted(cands, key=lambda c: c[:2])[:PRICED_REPAIRS]:
+        if deadline.expired() or (deadline.limited and not deadline.affords(took)):
             break
-        pt = run_family(instance, settings, problem, start, 10, deadline, alpha=False)[0]
-        out.append(send_back(instance, settings, problem, pt.allocation(), alloc, deadline))
-    return out
+        t = time.perf_counter()
+        out.append(repaired(instance, settings, problem, start, q, alloc, deadline))
+        took = time.perf_counter() - t
+    return out, (starts[-1][1][1] if starts else None if zero is None else zero[1])
+
+
+def repaired(
+    instance: Instance,
+    settings: SolveSettings,
+    problem: Problem,
+    start: Any,
+    q: np.ndarray,
+    home: Any,
+    deadline: Any,
+) -> Any:
+    """A priced start after AO rounds; when they leave a limit broken, repaired by the
+    moves of ``phase1.load_repair`` (regrets ``q``) and AO rounds, else by ``send_back``
+    towards ``home``. Returned unchecked."""
+    pt = run_family(instance, settings, problem, start, 10, deadline, alpha=False)[0]
+    alloc = pt.allocation()
+    if evaluate(instance, alloc, settings, problem=problem).feasible:
+        return alloc
+    fixed = load_repair(Family(instance, settings, problem), pt, q, deadline)
+    if fixed is not None:
+        out = run_family(
+            instance, settings, problem, fixed.allocation(), 10, deadline, repair=True, alpha=False
+        )[0].allocation()
+        if evaluate(instance, out, settings, problem=problem).feasible:
+            return out
+    return send_back(instance, settings, problem, alloc, home, deadline)
 
 
 def floored(instance: Instance, problem: Problem, start: Any) -> Any:
