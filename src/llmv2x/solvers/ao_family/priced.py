@@ -24,6 +24,8 @@ PRICE_STEPS = 60
 PRICE_SHARE = 0.4
 #: argmin associations (of the improving prices, cheapest first) repaired as starts
 PRICED_REPAIRS = 4
+#: share of the time left after the dual that the repairs may take, with a time limit
+REPAIR_SHARE = 0.6
 #: shares of a priced start are raised to this multiple of their floors
 FLOOR_MARGIN = 1.5
 #: rounds of vehicles sent back to their start RSU to repair a priced association
@@ -92,13 +94,16 @@ def priced_starts(
         cost = evaluate(instance, item[0], settings, problem=problem).objective
         cands.append((cost if np.isfinite(cost) else np.inf, len(cands), item))
     out: list[Any] = []
-    took = 0.0  # the last repair's seconds: one that would not fit in the time left is skipped
-    for _, _, (start, q) in sorted(cands, key=lambda c: c[:2])[:PRICED_REPAIRS]:
-        if deadline.expired() or (deadline.limited and not deadline.affords(took)):
+    chosen = sorted(cands, key=lambda c: c[:2])[:PRICED_REPAIRS]
+    # with a time limit: REPAIR_SHARE of the time left, split evenly (a repair's share not
+    # used passes on to the next), the rest for the alpha-move step and the moves
+    end = time.perf_counter() + REPAIR_SHARE * deadline.remaining()
+    for i, (_, _, (start, q)) in enumerate(chosen):
+        if deadline.expired():
             break
-        t = time.perf_counter()
-        out.append(repaired(instance, settings, problem, start, q, alloc, deadline))
-        took = time.perf_counter() - t
+        box = Deadline((end - time.perf_counter()) / (len(chosen) - i))
+        box = box if deadline.limited else deadline
+        out.append(repaired(instance, settings, problem, start, q, alloc, box))
     return out, (starts[-1][1][1] if starts else None if zero is None else zero[1])
 
 
