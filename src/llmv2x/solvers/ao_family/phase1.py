@@ -56,15 +56,12 @@ def rsu_load(fam: Family, pt: Point, idx: np.ndarray, m: int) -> tuple[float, Po
         {"type": "ineq", "fun": lambda x: row_b @ x, "jac": lambda x: row_b},
     ]
     if nlp.constrained:
-        cons.append(
-            {
-                "type": "ineq",
-                "fun": lambda x: nlp.cons(x[:-1]),
-                "jac": lambda x: np.hstack(
-                    [nlp.cons_jac(x[:-1]), np.zeros((len(nlp.cons(x[:-1])), 1))]
-                ),
-            }
-        )
+
+        def jac(x: np.ndarray) -> np.ndarray:
+            j = nlp.cons_jac(x[:-1])
+            return np.hstack([j, np.zeros((j.shape[0], 1))])
+
+        cons.append({"type": "ineq", "fun": lambda x: nlp.cons(x[:-1]), "jac": jac})
     x = slsqp(lambda x: (float(x[-1]), grad), x0, lo, hi, cons, maxiter=LOAD_ITER)
     a, fv, fr, p, b = nlp.unpack(x[:-1])
     load = float(max(np.sum(fr) / fam.fm[m], np.sum(b) / fam.bw[m]))
@@ -97,12 +94,9 @@ def fits(fam: Family, pt: Point, m: int) -> tuple[bool, Point]:
     idx = np.flatnonzero(pt.assoc == m)
     if idx.size == 0 or fam.rsu_state(pt, idx, m)[1]:
         return True, pt
-    _, trial = rsu_load(fam, pt, idx, m)
+    _, trial = rsu_load(fam, pt, idx, m)  # a copy of pt in which only idx changed
     if fam.rsu_state(trial, idx, m)[1]:
-        out = pt.copy()
-        for arr in ("alpha", "fv", "fr", "p", "b"):
-            getattr(out, arr)[idx] = getattr(trial, arr)[idx]
-        return True, out
+        return True, trial
     return False, pt
 
 
