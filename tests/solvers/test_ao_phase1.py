@@ -1,6 +1,7 @@
-"""Phase 1 and chain moves of AO under association=decision
+"""Phase 1 and deep moves of AO under association=decision
 (docs/algorithms.md#ao-for-the-problem-family, "Association as a decision"): the load of an
-RSU, the repair of an overloaded priced association, moves of two vehicles at once."""
+RSU, the repair of an overloaded priced association, single and paired moves re-solved
+with the alpha-move step."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from llmv2x.models.evaluator import evaluate
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point
-from llmv2x.solvers.ao_family.chains import chain_moves
+from llmv2x.solvers.ao_family.deep_moves import deep_moves
 from llmv2x.solvers.ao_family.phase1 import load_repair, rsu_load
 from llmv2x.solvers.ao_family.priced import floored
 from llmv2x.solvers.deadline import Deadline
@@ -80,20 +81,41 @@ def test_load_repair_makes_an_overloaded_association_feasible():
     assert 0 < np.sum(out.assoc == m) < np.sum(assoc == m)
 
 
-def test_chain_moves_pair_moves_whose_rsus_meet_cheapest_first():
+def test_deep_moves_are_singles_and_pairs_whose_rsus_meet_cheapest_first():
     inst, _, fam = _setup()
     pt = Point.of(reference_allocation(inst), inst)
     rng = np.random.default_rng(0)
     q = rng.random((inst.n_vehicles, inst.n_rsus))
-    chains = chain_moves(fam, pt, q)
-    assert chains
-    scores = [s for s, _ in chains]
+    moves = deep_moves(fam, pt, q)
+    scores = [s for s, _ in moves]
     assert scores == sorted(scores)
-    for s, ((n1, b1), (n2, b2)) in chains:
-        a1, a2 = int(pt.assoc[n1]), int(pt.assoc[n2])
-        assert n1 != n2 and a1 != b1 and a2 != b2
-        assert {a1, b1} & {a2, b2}
-        assert np.isclose(s, q[n1, b1] - q[n1, a1] + q[n2, b2] - q[n2, a2])
+    sizes = {len(ch) for _, ch in moves}
+    assert sizes == {1, 2}
+    for s, changes in moves:
+        src = [int(pt.assoc[n]) for n, _ in changes]
+        assert all(a != b for a, (_, b) in zip(src, changes, strict=True))
+        assert np.isclose(s, sum(q[n, b] - q[n, a] for a, (n, b) in zip(src, changes, strict=True)))
+        if len(changes) == 2:
+            (n1, b1), (n2, b2) = changes
+            assert n1 != n2 and {src[0], b1} & {src[1], b2}
+    # every single move is there once
+    singles = sum(len(inst.candidates(n)) - 1 for n in range(inst.n_vehicles))
+    assert sum(len(ch) == 1 for _, ch in moves) == singles
+
+
+def test_a_deep_single_move_reaches_the_optimum_the_shallow_one_rejects():
+    """Seed 303 (tau_D 1.21, tau_E 1.1, inequality budgets), never tuned on: AO ended at
+    419.666 with the shallow moves, one vehicle from `exact`'s certified optimum 409.1048
+    (bound 409.1046); the deep pass (the alpha-move step on the touched RSUs) finds it."""
+    tau = float(np.random.default_rng(303).uniform(1.0, 2.0))  # 1.2144 (how it was drawn)
+    inst = generate_instance(
+        seed=303, vehicles=20, rsus=5, deadline_tightness=tau, energy_tightness=1.1
+    )
+    settings = SolveSettings(association="decision", budgets="inequality")
+    dec = llmv2x.solve(inst, "ao", settings=settings)
+    assert dec.allocation is not None, dec.message
+    assert evaluate(inst, dec.allocation, settings).feasible
+    assert 409.1046 * (1 - 1e-6) <= dec.objective <= 409.1046 * 1.01
 
 
 def test_ao_decision_with_tight_deadlines_reaches_the_certified_optimum_within_one_percent():
@@ -101,7 +123,7 @@ def test_ao_decision_with_tight_deadlines_reaches_the_certified_optimum_within_o
     Method exact (120 s): point 447.10007, certified bound 447.09698. AO ended at 595.57
     (33 % above) before phase 1: every priced association broke deadlines and sending
     vehicles home undid it; with the load repair 461.58, with chain moves (shallow) 449.66,
-    with deep chain moves (load point, joint and alpha-move steps) 447.0979."""
+    with deep moves (load point, joint and alpha-move steps) 447.0979."""
     inst, _, _ = _setup()
     fixed = llmv2x.solve(inst, "ao")
     dec = llmv2x.solve(inst, "ao", association="decision")

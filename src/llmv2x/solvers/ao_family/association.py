@@ -37,7 +37,7 @@ from llmv2x.problem import Problem
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point, joint_step, run_family
-from llmv2x.solvers.ao_family.chains import chain_pass
+from llmv2x.solvers.ao_family.deep_moves import deep_pass
 from llmv2x.solvers.ao_family.phase1 import fits
 from llmv2x.solvers.ao_family.priced import priced_starts, send_back
 from llmv2x.solvers.deadline import Deadline, no_deadline
@@ -55,7 +55,7 @@ REPAIR_ITER = 60
 #: fixed-association start
 PRICED_ALPHA = 2
 PRICED_WITHIN = 0.05
-#: a deep trial (chain moves) gets the alpha-move step when this close to the old cost
+#: a deep trial (``deep_moves``) gets the alpha-move step when this close to the old cost
 DEEP_WITHIN = 0.05
 #: share of a time limit that AO under the instance's own association may take
 FIXED_SHARE = 0.25
@@ -149,7 +149,7 @@ def try_moves(
     the joint step when close), or None when that is not feasible or does not lower the
     touched RSUs' summed cost.
 
-    ``deep`` (chain moves): an RSU still broken gets its load point (``phase1.fits``), every
+    ``deep`` (``deep_moves``): an RSU still broken gets its load point (``phase1.fits``), every
     touched RSU the joint step and, within ``DEEP_WITHIN`` of the old cost, the alpha-move
     step (``alpha_moves.rsu_moves``): a move into another RSU's mix of vehicles often pays
     only once alpha has moved (association+deadlines instance 0 of the variants benchmark:
@@ -255,11 +255,12 @@ def improve_association(
 
     ``score(fam, pt) -> list of (score, vehicle, RSU)`` orders the moves (default
     ``share_scores`` over every other link). ``q`` (regrets at dual prices,
-    ``phase1.regrets``), with deadlines or energy budgets: a pass that keeps no single move
-    tries chains of two (``chains.chain_pass``; without those limits a single move never
-    needs room made for it, and at N = 200 the chains took 83 s of bounds family b's 92 s
-    for 0.002 %). Returns the best point and one trace row per
-    pass (``block`` = ``association``, with the moves kept) and per AO rerun.
+    ``phase1.regrets``), with deadlines or energy budgets: a pass that keeps no move tries
+    deep moves (``deep_moves.deep_pass``: singles and chains of two, with the alpha-move
+    step; without those limits a single move never needs room made for it, and at N = 200
+    the chains took 83 s of bounds family b's 92 s for 0.002 %). Returns the best point and
+    one trace row per pass (``block`` = ``association``, with the moves kept) and per AO
+    rerun.
     """
     fam = Family(instance, settings, problem)
     score = score or (lambda f, p: share_scores(f, p, link_candidates(instance, p)))
@@ -271,7 +272,7 @@ def improve_association(
         t = time.perf_counter()
         pt, kept = association_pass(fam, pt, score(fam, pt), deadline)
         if not kept and q is not None and (problem.deadlines or problem.energy_budgets):
-            pt, kept = chain_pass(fam, pt, q, deadline)
+            pt, kept = deep_pass(fam, pt, q, deadline)
         new = fam.total(pt)
         rows.append(
             {
