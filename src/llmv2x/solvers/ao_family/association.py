@@ -2,8 +2,10 @@
 rounds (docs/algorithms.md#ao-for-the-problem-family).
 
 Priced starts (``priced_starts``): the associations the vehicles prefer at RSU prices (the
-row oracle of method ``exact`` at zero prices and along a few steps of its dual master), each
-repaired by AO rounds and ``send_back``; one replaces AO's point only if it is better.
+row oracle of method ``exact`` at zero prices and along its dual master's steps), each
+repaired by AO rounds and, where limits break, phase 1 (``phase1``); one replaces AO's point
+only if it is better. With deadlines or energy budgets, a pass that keeps no move is followed
+by deep moves (``deep_moves``).
 
 A move takes vehicle n from its RSU a to another of its links b. The moved point starts from
 the current one with proportional shares (n gets the average share at b, the others at b
@@ -37,7 +39,7 @@ from llmv2x.problem import Problem
 from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point, joint_step, run_family
-from llmv2x.solvers.ao_family.deep_moves import deep_pass
+from llmv2x.solvers.ao_family.deep_moves import deep_pass, deepen
 from llmv2x.solvers.ao_family.phase1 import fits
 from llmv2x.solvers.ao_family.priced import priced_starts, send_back
 from llmv2x.solvers.deadline import Deadline, no_deadline
@@ -142,7 +144,11 @@ def try_move(fam: Family, pt: Point, n: int, dst: int) -> Point | None:
 
 
 def try_moves(
-    fam: Family, pt: Point, changes: Sequence[tuple[int, int]], deep: bool = False
+    fam: Family,
+    pt: Point,
+    changes: Sequence[tuple[int, int]],
+    deep: bool = False,
+    deadline: Any = None,
 ) -> Point | None:
     """``pt`` with each (vehicle, RSU) of ``changes`` applied by ``moved`` in turn and every
     touched RSU re-solved (rounds; a joint step with alpha kept where they leave it broken;
@@ -154,7 +160,7 @@ def try_moves(
     step (``alpha_moves.rsu_moves``): a move into another RSU's mix of vehicles often pays
     only once alpha has moved (association+deadlines instance 0 of the variants benchmark:
     the last swap to the optimum was 1.3 % dearer after the joint step, 4.5 % cheaper after
-    the alpha moves)."""
+    the alpha moves). ``deadline`` bounds the alpha-move step (default none)."""
     touched = sorted({int(pt.assoc[n]) for n, _ in changes} | {int(d) for _, d in changes})
     base = sum(rsu_cost(fam, pt, m)[0] for m in touched)
     trial = pt
@@ -183,7 +189,8 @@ def try_moves(
         fam.round_(trial, touched)
         cost, ok = state()
         if ok:
-            _deepen(fam, trial, touched, cost <= base * (1 + DEEP_WITHIN))
+            alpha = cost <= base * (1 + DEEP_WITHIN)
+            deepen(fam, trial, touched, alpha, deadline or no_deadline())
             cost, ok = state()
     if ok and cost <= base * (1 + POLISH_WITHIN):
         for m in touched:
@@ -195,29 +202,6 @@ def try_moves(
     if ok and cost < base * (1 - 1e-9):
         return trial
     return None
-
-
-def _deepen(fam: Family, pt: Point, touched: Sequence[int], alpha: bool) -> None:
-    """A joint step on every RSU of ``touched``, then (``alpha``) the alpha-move step, a
-    round and another joint step (``try_moves`` with ``deep``)."""
-    from llmv2x.solvers.ao_family.alpha_moves import rsu_moves
-
-    for m in touched:
-        idx = np.flatnonzero(pt.assoc == m)
-        if idx.size:
-            joint_step(fam, pt, idx, m)
-    fam.round_(pt, touched)
-    if not alpha:
-        return
-    for m in touched:
-        idx = np.flatnonzero(pt.assoc == m)
-        if idx.size:
-            rsu_moves(fam, pt, idx, m, no_deadline())
-    fam.round_(pt, touched)
-    for m in touched:
-        idx = np.flatnonzero(pt.assoc == m)
-        if idx.size:
-            joint_step(fam, pt, idx, m)
 
 
 def association_pass(

@@ -23,11 +23,14 @@ joint and alpha-move steps) and kept when feasible and cheaper.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from llmv2x.solvers.ao_family.alpha_moves import rsu_moves
 from llmv2x.solvers.ao_family.blocks import Family
+from llmv2x.solvers.ao_family.joint import joint_step
 from llmv2x.solvers.ao_family.point import Point
 
 #: deep moves re-solved per pass (the lowest regret first; the two above were 1st and 6th)
@@ -68,8 +71,29 @@ def deep_pass(fam: Family, pt: Point, q: np.ndarray, deadline: Any) -> tuple[Poi
             break
         if any(n in done or pt.assoc[n] == d for n, d in changes):
             continue
-        new = try_moves(fam, pt, changes, deep=True)
+        new = try_moves(fam, pt, changes, deep=True, deadline=deadline)
         if new is not None:
             pt, kept = new, kept + len(changes)
             done.update(n for n, _ in changes)
     return pt, kept
+
+
+def deepen(fam: Family, pt: Point, touched: Sequence[int], alpha: bool, deadline: Any) -> None:
+    """A joint step on every RSU of ``touched``, then (``alpha``) the alpha-move step until
+    ``deadline``, a round and another joint step (``try_moves`` with ``deep``)."""
+    for m in touched:
+        idx = np.flatnonzero(pt.assoc == m)
+        if idx.size:
+            joint_step(fam, pt, idx, m)
+    fam.round_(pt, touched)
+    if not alpha:
+        return
+    for m in touched:
+        idx = np.flatnonzero(pt.assoc == m)
+        if idx.size:
+            rsu_moves(fam, pt, idx, m, deadline)
+    fam.round_(pt, touched)
+    for m in touched:
+        idx = np.flatnonzero(pt.assoc == m)
+        if idx.size:
+            joint_step(fam, pt, idx, m)

@@ -1,5 +1,5 @@
 """Priced starts of the family AO under ``association=decision``: the associations the
-vehicles prefer at RSU prices, repaired by AO rounds and ``send_back``
+vehicles prefer at RSU prices, repaired by AO rounds, phase 1 (``phase1``) and ``send_back``
 (docs/algorithms.md#ao-for-the-problem-family, "Association as a decision"). Split from
 ``association`` (the house limit of ~400 lines per module)."""
 
@@ -43,8 +43,9 @@ def priced_starts(
     at most ``PRICE_SHARE`` of it). The argmin associations at every improving price (the
     best last) and at zero prices, deduplicated, get shares rescaled to the budgets and
     raised to the floors (``floored``); at most ``PRICED_REPAIRS`` of them, cheapest
-    rescaled point first (objective ignoring constraints), are repaired by AO rounds and
-    ``repaired``. Returned unchecked (the caller keeps one only if the evaluator accepts it
+    rescaled point first (objective ignoring constraints), are repaired (``repaired``; with a
+    time limit each gets an even part of ``REPAIR_SHARE`` of the time left). Returned
+    unchecked (the caller keeps one only if the evaluator accepts it
     and it is better), with the regrets at the best price (``phase1.regrets``; None when
     the dual found none)."""
     from llmv2x.solvers.certify import master, recovery
