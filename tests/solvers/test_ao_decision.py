@@ -14,12 +14,8 @@ from llmv2x.models.evaluator import evaluate
 from llmv2x.problem import Problem
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point
-from llmv2x.solvers.ao_family.association import (
-    association_origin,
-    moved,
-    rsu_cost,
-    try_move,
-)
+from llmv2x.solvers.ao_family.association import moved, rsu_cost, try_move
+from llmv2x.solvers.ao_family.decision import association_origin
 from llmv2x.solvers.methods import check_instance
 
 DECISION = SolveSettings(association="decision")

@@ -138,21 +138,44 @@ def test_a_priced_start_is_kept_when_the_time_runs_out_right_after_it(monkeypatc
     when no time is left for its alpha-move step and the moves (at N = 200 with deadlines
     AO under decision ended at its own association, 28585, although its first priced start
     had reached 10485). Here the deadline is made to expire as the priced starts return."""
-    from llmv2x.solvers.ao_family import association
+    from llmv2x.solvers.ao_family import decision
 
     inst = generate_instance(seed=1, vehicles=20, rsus=5)
     fixed = llmv2x.solve(inst, "ao")
-    real = association.priced_starts
+    real = decision.priced_starts
 
     def expire(instance, settings, problem, alloc, deadline):
         out = real(instance, settings, problem, alloc, deadline)
         deadline.at = 0.0  # perf_counter is past it: expired from now on
         return out
 
-    monkeypatch.setattr(association, "priced_starts", expire)
+    monkeypatch.setattr(decision, "priced_starts", expire)
     dec = llmv2x.solve(inst, "ao", association="decision", time_limit=600)
     assert dec.status == "time_limit"
     assert dec.allocation is not None
     assert evaluate(inst, dec.allocation, DECISION).feasible
     assert dec.objective < 0.9 * fixed.objective
     assert "priced start" in dec.message
+
+
+def test_other_starts_are_distinct_associations_within_the_window():
+    """The moves also start from the cheapest priced point on another association within
+    LOCAL_WITHIN of the best (docs/algorithms.md: seed 400, tau_D 1.03, reached the optimum
+    only from the second)."""
+    from llmv2x.solvers.ao_family.decision import LOCAL_STARTS, LOCAL_WITHIN, other_starts
+
+    inst, _, _ = _setup()
+    best = reference_allocation(inst)
+    a = np.array(best.association)
+    b = a.copy()
+    b[0] = next(m for m in inst.candidates(0) if m != a[0])
+    c = b.copy()
+    c[1] = next(m for m in inst.candidates(1) if m != a[1])
+    same, other, third = (best.replace(association=x) for x in (a, b, c))
+    priced = [(100.0, same), (101.0, other), (102.0, other), (103.0, third)]
+    out = other_starts(priced, best, 100.0)
+    assert len(out) == LOCAL_STARTS == 1
+    assert np.array_equal(out[0].association, b)
+    # beyond the window: none
+    far = [(100.0 * (1 + LOCAL_WITHIN) * 1.01, other)]
+    assert other_starts(far, best, 100.0) == []

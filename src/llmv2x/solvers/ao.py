@@ -278,7 +278,7 @@ def solve_ao_family(
     then reassignment moves (``llmv2x.solvers.ao_family.association``).
     """
     if problem.association_decision:
-        from llmv2x.solvers.ao_family.association import solve_ao_decision
+        from llmv2x.solvers.ao_family.decision import solve_ao_decision
 
         return solve_ao_decision(instance, settings, problem, t0, deadline)
     max_rounds = int(settings.options.get("max_rounds", 10))

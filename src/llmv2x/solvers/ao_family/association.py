@@ -25,24 +25,20 @@ moves alternate with AO rounds from the current point while they improve.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from llmv2x.instances.schema import Instance
-from llmv2x.models.evaluator import evaluate
 from llmv2x.problem import Problem
-from llmv2x.results import Result, make_result
 from llmv2x.settings import SolveSettings
 from llmv2x.solvers.ao_family import Family, Point, joint_step, run_family
 from llmv2x.solvers.ao_family.deep_moves import deep_pass, deepen
 from llmv2x.solvers.ao_family.phase1 import fits
-from llmv2x.solvers.ao_family.priced import priced_starts, send_back
-from llmv2x.solvers.deadline import Deadline, no_deadline
+from llmv2x.solvers.ao_family.priced import send_back
+from llmv2x.solvers.deadline import no_deadline
 
 #: moves tried per pass (the best scored first); each costs a few per-RSU SLSQP calls
 MOVES_PER_PASS = 40
@@ -53,14 +49,8 @@ FAILS_PER_PASS = 12
 POLISH_WITHIN = 2e-3
 #: SLSQP iterations of the joint step (alpha kept) that repairs a moved point's broken RSU
 REPAIR_ITER = 60
-#: priced starts (best first) that get the alpha-move step, when within this fraction of the
-#: fixed-association start
-PRICED_ALPHA = 2
-PRICED_WITHIN = 0.05
 #: a deep trial (``deep_moves``) gets the alpha-move step when this close to the old cost
 DEEP_WITHIN = 0.05
-#: share of a time limit that AO under the instance's own association may take
-FIXED_SHARE = 0.25
 #: passes of moves, each followed by AO rounds from the moved point
 MAX_PASSES = 4
 
@@ -69,10 +59,8 @@ Move = tuple[float, int, int]  # (score, vehicle, destination RSU)
 __all__ = [
     "improve_association",
     "moved",
-    "priced_starts",
     "rsu_cost",
     "send_back",
-    "solve_ao_decision",
     "try_move",
     "try_moves",
 ]
@@ -291,97 +279,3 @@ def improve_association(
             break
         obj = fam.total(pt)
     return pt, rows
-
-
-def association_origin(instance: Instance, start: Any) -> str:
-    """Where the moves' start association came from, for the result's message: the
-    instance's own, or a priced start and how many vehicles it moved."""
-    k = int(np.sum(np.asarray(start.association) != instance.association))
-    return f"priced start ({k} vehicle(s) moved)" if k else "own association"
-
-
-def solve_ao_decision(
-    instance: Instance, settings: SolveSettings, problem: Problem, t0: float, deadline: Deadline
-) -> Result:
-    """AO under ``association=decision``: AO on the instance's association, the priced
-    associations of ``priced_starts`` when better, then passes of reassignment moves
-    alternating with AO rounds (``improve_association``).
-
-    Never worse than the fixed-association start: every kept move lowers the objective and
-    the final point is checked by the evaluator (a rejected end point falls back to the
-    start). ``result.trace["ao"]`` has the fixed-association rows (``start`` as in
-    ``solve_ao_family``) then the association rows (``start`` = ``association``).
-    """
-    from llmv2x.solvers.ao import solve_ao_family
-
-    fixed_settings = settings.with_(association="fixed")
-    fixed = dataclasses.replace(problem, association="fixed")
-    # with a time limit, the fixed-association start gets a share of it: at N = 200 with
-    # deadlines it took the whole limit, and the priced starts never ran
-    box = Deadline(FIXED_SHARE * deadline.time_limit) if deadline.limited else deadline
-    base = solve_ao_family(instance, fixed_settings, fixed, t0, box)
-    if base.allocation is None:
-        return make_result(
-            instance,
-            settings,
-            "ao",
-            None,
-            "error",
-            time.perf_counter() - t0,
-            message=base.message,
-        )
-    start = base.allocation.replace(association=instance.association)
-    best, best_obj = start, base.objective
-    priced = []
-    allocs, q = priced_starts(instance, settings, problem, start, deadline)
-    for alloc in allocs:
-        ev = evaluate(instance, alloc, settings, problem=problem)
-        if ev.feasible:
-            priced.append((ev.objective, alloc))
-    priced.sort(key=lambda x: x[0])
-    within = best_obj * (1 + PRICED_WITHIN)
-    if priced and priced[0][0] < best_obj:  # kept even when no time is left for what follows
-        best_obj, best = priced[0]
-    # the priced starts ran without the alpha-move step (the dearest); it runs on the best
-    # PRICED_ALPHA of them that come within PRICED_WITHIN of the start
-    for obj, alloc in priced[:PRICED_ALPHA]:
-        if deadline.expired() or obj > within:
-            break
-        if problem.deadlines or problem.energy_budgets:
-            alloc = run_family(instance, settings, problem, alloc, 10, deadline, repair=True)[0]
-            alloc = alloc.allocation()
-        ev = evaluate(instance, alloc, settings, problem=problem)
-        if ev.feasible and ev.objective < best_obj:
-            best, best_obj = alloc, ev.objective
-    origin = association_origin(instance, best)
-    pt, rows = improve_association(
-        instance, settings, problem, Point.of(best, instance), deadline, q=q
-    )
-    end = pt.allocation()
-    ev = evaluate(instance, end, settings, problem=problem)
-    if ev.feasible and ev.objective <= best_obj:
-        best = end
-    trace = pd.concat(
-        [base.trace.get("ao", pd.DataFrame()), pd.DataFrame(rows).assign(start="association")],
-        ignore_index=True,
-    )
-    status = "time_limit" if deadline.hit else base.status.replace("time_limit", "feasible")
-    moves = int(sum(r.get("moves", 0) for r in rows))
-    result = make_result(
-        instance,
-        settings,
-        "ao",
-        best,
-        status,
-        time.perf_counter() - t0,
-        iterations=int((trace["round"] > 0).sum()),
-        message="; ".join(
-            [
-                f"problem: {', '.join(problem.variants())}",
-                *(p for p in base.message.split("; ") if p and not p.startswith("problem:")),
-                f"association: {origin}, {moves} move(s) kept",
-            ]
-        ),
-    )
-    result.trace.update({"ao": trace})
-    return result
