@@ -120,6 +120,17 @@ def run_instance(
     }
 
 
+def run_meta(script: str, argv: list[str] | None, time_limit: float) -> dict[str, str]:
+    """The settings lines of a report: command, exact's limit, commit, cores (shared with
+    ``ao_unseen.py``)."""
+    return {
+        "command": f"benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "exact time limit s": f"{time_limit:g}",
+        "code": git_state(),
+        "cpus": str(os.cpu_count()),
+    }
+
+
 def write_report(csv_path: Path, md_path: Path, meta: dict[str, str]) -> None:
     """The Markdown report of the CSV: settings, per-variant summary, the table."""
     df = pd.read_csv(csv_path)
@@ -189,13 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     csv_path, md_path = args.out, args.out.with_suffix(".md")
-    meta = {
-        "command": "benchmarks/ao_family.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "exact time limit s": f"{args.time_limit:g}",
-        "code": git_state(),
-        "cpus": str(os.cpu_count()),
-    }
+    meta = run_meta("ao_family.py", argv, args.time_limit)
     if args.report:
         write_report(csv_path, md_path, meta)
         return 0

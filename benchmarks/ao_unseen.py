@@ -33,11 +33,12 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ao_family import run_meta  # noqa: E402
 from llmv2x.instances import generate_instance  # noqa: E402
 from llmv2x.models.evaluator import evaluate  # noqa: E402
 from llmv2x.settings import SolveSettings  # noqa: E402
 from llmv2x.solvers.methods import get_method  # noqa: E402
-from minlp_vs_ao import git_state, md_table  # noqa: E402
+from minlp_vs_ao import md_table  # noqa: E402
 
 DEFAULT_SEEDS = "300-315,400-407"
 #: AO counts as reaching exact's point within this relative gap (the issue's target)
@@ -142,13 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", action="store_true", help="only rewrite the Markdown")
     args = ap.parse_args(argv)
     csv_path, md_path = args.out, args.out.with_suffix(".md")
-    meta = {
-        "command": "benchmarks/ao_unseen.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "exact time limit s": f"{args.time_limit:g}",
-        "code": git_state(),
-        "cpus": str(os.cpu_count()),
-    }
+    meta = run_meta("ao_unseen.py", argv, args.time_limit)
     if args.report:
         write_report(csv_path, md_path, meta)
         return 0
